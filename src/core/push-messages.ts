@@ -1,0 +1,64 @@
+// The words of a refused push: one line, then the evidence and the commands a human could run.
+import { BackupError, ExitCode } from './exit-codes';
+import { shellCommand } from './quote';
+import type { Refusal, SnapshotRef } from './replication-plan';
+
+export interface PushContext {
+  dataset: string;
+  receiveDataset: string;
+  destination: string;
+  sshConfig: string | undefined;
+}
+
+function sshPrefix(ctx: PushContext): string[] {
+  return ['ssh', ...(ctx.sshConfig === undefined ? [] : ['-F', ctx.sshConfig]), ctx.destination];
+}
+
+function rows(side: string, refs: readonly SnapshotRef[], count: number): string[] {
+  if (refs.length === 0) return [`  ${side}: no snapshots`];
+  return [`  ${side} (${count} snapshots), newest first:`, ...refs.map((r) => `    @${r.name}  guid ${r.guid}`)];
+}
+
+export function refusalError(refusal: Refusal, ctx: PushContext): BackupError {
+  const where = `${ctx.destination}:${ctx.receiveDataset}`;
+  const cli = ['cyber-zfs-backup', '--action', 'push', '--dataset', ctx.dataset, '--ssh-destination', ctx.destination, '--zfs-receive-dataset', ctx.receiveDataset, ...(ctx.sshConfig === undefined ? [] : ['--ssh-config', ctx.sshConfig])];
+  switch (refusal.reason) {
+    case 'no-local-snapshot':
+      return new BackupError(ExitCode.dataRefused, `nothing to push: ${refusal.dataset} has no snapshot named like 2026-11-22T22:45:00Z; run with --action snapshot first`);
+    case 'remote-absent':
+    case 'remote-empty': {
+      const state = refusal.reason === 'remote-absent' ? 'does not exist' : 'exists but holds no snapshots';
+      return new BackupError(
+        ExitCode.dataRefused,
+        `${where} ${state}, so this would be a full send of ${ctx.dataset}@${refusal.target} and everything below it; if that is intended, run once with --force-non-incremental`,
+      );
+    }
+    case 'tree-diverged':
+      return new BackupError(
+        ExitCode.dataRefused,
+        `refusing to push ${ctx.dataset} to ${where}: the newest common snapshot @${refusal.base} is not consistent across the tree, and no older one is; nothing was sent`,
+        ['Problems:', ...refusal.problems.map((p) => `  ${p}`), 'Inspect both trees:', `  zfs list -t snapshot -o name,guid -r ${shellCommand([ctx.dataset])}`, `  ${shellCommand([...sshPrefix(ctx), 'zfs', 'list', '-t', 'snapshot', '-o', 'name,guid', '-r', ctx.receiveDataset])}`],
+      );
+    case 'no-common-snapshot': {
+      const e = refusal.evidence;
+      const cause =
+        e.sameNameOtherGuid.length > 0
+          ? `Probable cause: ${e.sameNameOtherGuid.length} snapshot name(s) exist on both sides with different GUIDs, so ${where} was filled from another source or the local tree was re-created.`
+          : `Probable cause: every snapshot the receiver has was destroyed here (expired, or destroyed by hand while not held), or ${where} belongs to another host.`;
+      const aside = `${ctx.receiveDataset}-old`;
+      return new BackupError(
+        ExitCode.dataRefused,
+        `refusing to push ${ctx.dataset} to ${where}: both hold snapshots but none in common (same name and GUID); a full send would replace the offsite history, so nothing was sent`,
+        [
+          ...rows(`here, ${ctx.dataset}`, e.localNewest, e.localCount),
+          ...rows(`there, ${where}`, e.remoteNewest, e.remoteCount),
+          cause,
+          'To recover, keep the old offsite copy aside and start a new chain:',
+          `  ${shellCommand([...sshPrefix(ctx), 'zfs', 'rename', ctx.receiveDataset, aside])}`,
+          `  ${shellCommand([...cli, '--force-non-incremental'])}`,
+          `  then, once the new copy is verified: ${shellCommand([...sshPrefix(ctx), 'zfs', 'destroy', '-r', aside])}`,
+        ],
+      );
+    }
+  }
+}

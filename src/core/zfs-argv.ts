@@ -1,0 +1,74 @@
+// argv builders for every zfs command the tool runs, local or remote; no shell is involved locally.
+import type { ZfsCapabilities } from './capabilities';
+
+/** Snapshots per `zfs destroy ds@a,b,c` command, to stay far below the kernel's argument limit. */
+export const DESTROY_BATCH = 200;
+
+/** The properties the tree listing reads: enough to match snapshots by GUID and see holds. */
+export const TREE_PROPERTIES = 'guid,createtxg,userrefs';
+
+export function listTreeArgs(dataset: string): string[] {
+  return ['get', '-H', '-p', '-o', 'name,property,value', '-r', TREE_PROPERTIES, dataset];
+}
+
+export function snapshotArgs(dataset: string, snapshot: string): string[] {
+  return ['snapshot', '-r', `${dataset}@${snapshot}`];
+}
+
+/** Recursive destroys of `snapshots` on the tree: batched where the platform takes comma lists. */
+export function destroyArgs(dataset: string, snapshots: readonly string[], caps: ZfsCapabilities): string[][] {
+  if (!caps.destroyCommaList) return snapshots.map((s) => ['destroy', '-r', `${dataset}@${s}`]);
+  const batches: string[][] = [];
+  for (let i = 0; i < snapshots.length; i += DESTROY_BATCH) {
+    batches.push(['destroy', '-r', `${dataset}@${snapshots.slice(i, i + DESTROY_BATCH).join(',')}`]);
+  }
+  return batches;
+}
+
+export function holdArgs(tag: string, dataset: string, snapshot: string): string[] {
+  return ['hold', '-r', tag, `${dataset}@${snapshot}`];
+}
+
+export function releaseArgs(tag: string, dataset: string, snapshot: string): string[] {
+  return ['release', '-r', tag, `${dataset}@${snapshot}`];
+}
+
+/** Stream flags both ends support: -L -e -c where the sender has them and the receiver is OpenZFS. */
+export function streamFlags(sender: ZfsCapabilities, receiver: ZfsCapabilities, encrypted: boolean): string[] {
+  const flags: string[] = [];
+  if (receiver.flavour !== 'openzfs') return flags;
+  for (const f of ['L', 'e', 'c']) if (sender.sendFlags.has(f)) flags.push(`-${f}`);
+  if (encrypted && sender.sendFlags.has('w')) flags.push('-w');
+  return flags;
+}
+
+export function sendArgs(dataset: string, base: string | undefined, target: string, flags: readonly string[]): string[] {
+  return ['send', '-R', ...flags, ...(base === undefined ? [] : ['-I', `@${base}`]), `${dataset}@${target}`];
+}
+
+/** Properties the received tree gets so it never mounts over the receiver's own filesystems. */
+export function receivedProperties(mountpoint: string): Array<[string, string]> {
+  return [
+    ['canmount', 'noauto'],
+    ['readonly', 'on'],
+    ['mountpoint', mountpoint],
+  ];
+}
+
+export function receiveArgs(receiveDataset: string, receiver: ZfsCapabilities, mountpoint: string): string[] {
+  const props = receiver.receiveSetsProperties ? receivedProperties(mountpoint).flatMap(([k, v]) => ['-o', `${k}=${v}`]) : [];
+  return ['receive', '-F', '-u', ...props, receiveDataset];
+}
+
+/** For receivers without `receive -o`: the same properties, set after the receive. */
+export function setReceivedPropertiesArgs(receiveDataset: string, mountpoint: string): string[][] {
+  return receivedProperties(mountpoint).map(([k, v]) => ['set', `${k}=${v}`, receiveDataset]);
+}
+
+export function rollbackArgs(dataset: string, snapshot: string): string[] {
+  return ['rollback', '-r', `${dataset}@${snapshot}`];
+}
+
+export function destroyDatasetArgs(dataset: string): string[] {
+  return ['destroy', '-r', dataset];
+}

@@ -1,0 +1,37 @@
+// Maps what zfs prints on failure to an exit code and a hint an administrator can act on.
+import { ExitCode, type ExitCodeValue } from './exit-codes';
+
+export interface ZfsFailure {
+  exitCode: ExitCodeValue;
+  hint: string;
+}
+
+/** Classifies zfs's stderr; `side` says whose zfs it was, for the hint. */
+export function classifyZfsError(stderr: string, side: 'local' | 'remote'): ZfsFailure {
+  const text = stderr.toLowerCase();
+  const where = side === 'local' ? 'on this host' : 'on the receiving host';
+  if (/permission denied|must be root|operation not permitted|insufficient privileges|sudo: .*password is required|not in the sudoers/.test(text)) {
+    return {
+      exitCode: ExitCode.notPermitted,
+      hint: side === 'local'
+        ? 'run as root, or delegate the needed permissions with "zfs allow"'
+        : 'give the SSH user delegated permissions on the receiver ("zfs allow") or use --use-sudo with a NOPASSWD sudoers rule for zfs',
+    };
+  }
+  if (/out of space|no space left|quota exceeded/.test(text)) {
+    return { exitCode: ExitCode.cannotCreate, hint: `free space ${where} (or raise its quota), then run again` };
+  }
+  if (/dataset does not exist/.test(text)) {
+    return { exitCode: ExitCode.noInput, hint: `check the dataset name ${where} with "zfs list"` };
+  }
+  if (/failed to initialize zfs library|daemon is running|\/dev\/zfs|command not found|zfs: not found/.test(text)) {
+    return { exitCode: ExitCode.unavailable, hint: `ZFS is not usable ${where}: load the zfs module (or start zfs-fuse) and check that zfs is installed` };
+  }
+  return { exitCode: ExitCode.internal, hint: 'see the zfs message above; nothing more was changed after it' };
+}
+
+/** The last meaningful line of zfs's stderr, for a one-line message. */
+export function firstErrorLine(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^usage:/i.test(l));
+  return lines.find((l) => /cannot|error|denied|does not exist|failed|invalid/i.test(l)) ?? lines[0] ?? '(no message)';
+}
