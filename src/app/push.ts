@@ -1,0 +1,172 @@
+// The push action: resolve and connect, probe the receiver, plan, repair a cut push, send, move the base hold.
+import { parseCapabilities, type ZfsCapabilities } from '../core/capabilities';
+import { BackupError, ExitCode } from '../core/exit-codes';
+import { joinDataset } from '../core/names';
+import { refusalError, type PushContext } from '../core/push-messages';
+import { remoteZfsCommand, remoteZfsSequence } from '../core/remote-command';
+import { planReplication, type RepairStep } from '../core/replication-plan';
+import { parseTree, type DatasetTree } from '../core/tree';
+import {
+  destroyDatasetArgs,
+  holdArgs,
+  listTreeArgs,
+  receiveArgs,
+  releaseArgs,
+  rollbackArgs,
+  sendArgs,
+  setReceivedPropertiesArgs,
+  streamFlags,
+} from '../core/zfs-argv';
+import { classifyZfsError, firstErrorLine } from '../core/zfs-errors';
+import type { CommandRunner } from '../io/command';
+import { resolveDestination, type ResolvedDestination } from '../io/ssh-destination';
+import type { SshSession } from '../io/ssh-session';
+import { sendIntoChannel, type TransferResult } from '../io/transfer';
+import type { Deps } from './deps';
+import type { RunOptions } from './options';
+
+export interface PushDeps {
+  runner: CommandRunner;
+  connect: (destination: ResolvedDestination) => Promise<SshSession>;
+  zfsProgram: string;
+  /** Where a progress line goes (a TTY), if anywhere. */
+  progress?: NodeJS.WriteStream;
+}
+
+/** The hold tag that pins the replication base; it names the destination. */
+export function holdTag(options: Pick<RunOptions, 'sshDestination' | 'receiveDataset'>): string {
+  return `cyber-zfs-backup:${options.sshDestination}:${options.receiveDataset}`;
+}
+
+export function receivedMountpoint(hostname: string): string {
+  return `/srv/backup/${hostname}`;
+}
+
+async function remoteZfs(session: SshSession, args: string[], useSudo: boolean) {
+  return session.exec(remoteZfsCommand(args, useSudo));
+}
+
+function remoteFailure(what: string, stderr: string, code: number | null): BackupError {
+  const failure = classifyZfsError(stderr, 'remote');
+  return new BackupError(failure.exitCode, `${what} failed on the receiving host (exit ${code ?? 'none'}): ${firstErrorLine(stderr)}; ${failure.hint}`);
+}
+
+async function probeCapabilities(session: SshSession, useSudo: boolean): Promise<ZfsCapabilities> {
+  const result = await remoteZfs(session, [], useSudo);
+  const usage = result.stderr + result.stdout;
+  if (!/usage:/i.test(usage)) throw remoteFailure('running zfs', usage, result.code);
+  return parseCapabilities(usage);
+}
+
+async function probeTree(session: SshSession, receiveDataset: string, useSudo: boolean): Promise<DatasetTree | undefined> {
+  const result = await remoteZfs(session, listTreeArgs(receiveDataset), useSudo);
+  if (result.code === 0) return parseTree(receiveDataset, result.stdout);
+  if (/dataset does not exist/i.test(result.stderr)) return undefined;
+  throw remoteFailure(`listing ${receiveDataset}`, result.stderr, result.code);
+}
+
+function describeRepair(step: RepairStep, receiveDataset: string): string {
+  const ds = joinDataset(receiveDataset, step.relative);
+  return step.kind === 'rollback'
+    ? `rolling ${ds} back to @${step.to}, discarding ${step.discards.map((s) => '@' + s).join(', ')} (a cut push left them; they are sent again)`
+    : `destroying ${ds} (${step.snapshots.length} snapshot(s)), created after the base and received only in part; it is sent again whole`;
+}
+
+function repairArgs(step: RepairStep, receiveDataset: string): string[] {
+  const ds = joinDataset(receiveDataset, step.relative);
+  return step.kind === 'rollback' ? rollbackArgs(ds, step.to) : destroyDatasetArgs(ds);
+}
+
+/** Pins `snapshot` (recursively) for this destination and releases our tag from every other snapshot. */
+async function moveHold(deps: Deps, tag: string, dataset: string, snapshot: string, tree: DatasetTree): Promise<void> {
+  const hold = await deps.zfs.tryRun(holdArgs(tag, dataset, snapshot));
+  if (hold.exitCode !== 0 && !/tag already exists/i.test(hold.stderr)) {
+    throw new BackupError(classifyZfsError(hold.stderr, 'local').exitCode, `the push succeeded, but holding ${dataset}@${snapshot} failed: ${firstErrorLine(hold.stderr)}; expire could destroy the base: run the push again`);
+  }
+  const candidates = new Set<string>();
+  for (const ds of tree.datasets.values()) for (const s of ds.snapshots) if (s.userrefs > 0 && s.name !== snapshot) candidates.add(s.name);
+  for (const name of candidates) {
+    const release = await deps.zfs.tryRun(releaseArgs(tag, dataset, name));
+    if (release.exitCode === 0) deps.log.info(`released the old base hold on ${dataset}@${name}`);
+    else if (!/no such tag/i.test(release.stderr)) deps.log.warn(`could not release ${tag} from ${dataset}@${name}: ${firstErrorLine(release.stderr)}`);
+  }
+}
+
+function mib(bytes: number): string {
+  return (bytes / 1048576).toFixed(1);
+}
+
+async function estimateSize(deps: Deps & PushDeps, caps: ZfsCapabilities, args: string[]): Promise<number | undefined> {
+  if (!caps.sendFlags.has('n') || !caps.sendFlags.has('P')) return undefined;
+  const [, ...rest] = args;
+  const result = await deps.zfs.tryRun(['send', '-n', '-P', ...rest]);
+  const m = /^size\s+(\d+)/m.exec(result.stdout + '\n' + result.stderr);
+  return m ? Number(m[1]) : undefined;
+}
+
+function reportTransfer(result: TransferResult, what: string, where: string): void {
+  if (result.sendExitCode === 0 && result.receiveExitCode === 0) return;
+  const recv = result.receiveExitCode === null ? `the connection closed without an exit status${result.receiveSignal ? ` (signal ${result.receiveSignal})` : ''}` : `zfs receive exited ${result.receiveExitCode}: ${firstErrorLine(result.receiveStderr)}`;
+  const send = `zfs send exited ${result.sendExitCode}${result.sendStderr.trim() ? ': ' + firstErrorLine(result.sendStderr) : ''}`;
+  const failure = result.receiveExitCode !== 0 ? classifyZfsError(result.receiveStderr, 'remote') : classifyZfsError(result.sendStderr, 'local');
+  const exitCode = result.receiveExitCode === null ? ExitCode.unavailable : failure.exitCode;
+  throw new BackupError(exitCode, `push of ${what} to ${where} failed after ${mib(result.bytes)} MiB: ${recv}; ${send}; ${failure.hint}; the next run resumes from the last common snapshot`);
+}
+
+export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Promise<void> {
+  const { zfs, log } = deps;
+  const ctx: PushContext = { dataset: options.dataset, receiveDataset: options.receiveDataset, destination: options.sshDestination, sshConfig: options.sshConfig };
+  const where = `${options.sshDestination}:${options.receiveDataset}`;
+  const caps = await zfs.capabilities();
+  const local = await zfs.tree(options.dataset);
+  if (!local) throw new BackupError(ExitCode.noInput, `dataset ${options.dataset} does not exist on this host; check --dataset against "zfs list"`);
+  const destination = await resolveDestination(deps.runner, options.sshDestination, options.sshConfig, [], (m) => log.warn(m));
+  const session = await deps.connect(destination);
+  try {
+    const remoteCaps = await probeCapabilities(session, options.useSudo);
+    const remote = await probeTree(session, options.receiveDataset, options.useSudo);
+    const plan = planReplication(local, remote, options.forceNonIncremental);
+    log.debug({ plan }, 'replication plan');
+    if (plan.kind === 'refused') throw refusalError(plan.refusal, ctx);
+    const tag = holdTag(options);
+    const repairs = plan.kind === 'full' ? [] : plan.repairs;
+    for (const step of repairs) log.warn(`${options.dryRun ? 'dry run: would repair' : 'repairing'} ${where}: ${describeRepair(step, options.receiveDataset)}`);
+
+    if (plan.kind === 'up-to-date') {
+      if (options.dryRun) return void log.info(`dry run: ${where} is up to date at @${plan.base}`);
+      if (repairs.length > 0) await runRemote(session, repairs.map((s) => repairArgs(s, options.receiveDataset)), options.useSudo, 'repairing the receiver');
+      await moveHold(deps, tag, options.dataset, plan.base, local);
+      return void log.info(`${where} is up to date at @${plan.base}`);
+    }
+
+    const base = plan.kind === 'incremental' ? plan.base : undefined;
+    const args = sendArgs(options.dataset, base, plan.target, streamFlags(caps, remoteCaps, false));
+    const what = `${options.dataset}@${plan.target}${base ? ` (incremental from @${base})` : ' (full)'}`;
+    if (options.dryRun) {
+      const size = await estimateSize(deps, caps, args);
+      log.info(`dry run: would send ${what} to ${where}${size === undefined ? '' : `, about ${mib(size)} MiB`}: zfs ${args.join(' ')}`);
+      return;
+    }
+    if (repairs.length > 0) await runRemote(session, repairs.map((s) => repairArgs(s, options.receiveDataset)), options.useSudo, 'repairing the receiver');
+    const mountpoint = receivedMountpoint(options.hostname);
+    const channel = await session.openChannel(remoteZfsCommand(receiveArgs(options.receiveDataset, remoteCaps, mountpoint), options.useSudo));
+    const progress = deps.progress;
+    const result = await sendIntoChannel(channel, {
+      zfsProgram: deps.zfsProgram,
+      sendArgs: args,
+      ...(progress ? { onProgress: (bytes: number, seconds: number) => progress.write(`\r${what}: ${mib(bytes)} MiB, ${mib(bytes / Math.max(seconds, 0.001))} MiB/s   `) } : {}),
+    });
+    if (progress) progress.write('\n');
+    reportTransfer(result, what, where);
+    if (!remoteCaps.receiveSetsProperties) await runRemote(session, setReceivedPropertiesArgs(options.receiveDataset, mountpoint), options.useSudo, 'setting canmount/readonly/mountpoint on the received tree');
+    await moveHold(deps, tag, options.dataset, plan.target, local);
+    log.info(`pushed ${what} to ${where}: ${result.bytes} bytes in ${result.seconds.toFixed(1)} s, ${mib(result.bytes / Math.max(result.seconds, 0.001))} MiB/s`, );
+  } finally {
+    session.close();
+  }
+}
+
+async function runRemote(session: SshSession, commands: string[][], useSudo: boolean, what: string): Promise<void> {
+  const result = await session.exec(remoteZfsSequence(commands, useSudo));
+  if (result.code !== 0) throw remoteFailure(what, result.stderr, result.code);
+}

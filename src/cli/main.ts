@@ -1,0 +1,80 @@
+// The executable: parses flags, wires the real adapters, runs, and maps the outcome to an exit code.
+import { fstatSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { runBackup } from '../app/run';
+import { BackupError, ExitCode } from '../core/exit-codes';
+import { runCommand } from '../io/command';
+import { DEFAULT_LOCK_DIR } from '../io/lock';
+import { createLogger } from '../io/logger';
+import { openSession } from '../io/ssh-session';
+import { makeLocalZfs } from '../io/zfs';
+import { parseArgs, UsageError } from './args';
+
+declare const __VERSION__: string;
+const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
+
+/** True when fd 2 is the systemd journal stream ($JOURNAL_STREAM is "device:inode" of it). */
+function stderrIsJournal(): boolean {
+  const stream = process.env.JOURNAL_STREAM;
+  if (!stream) return false;
+  try {
+    const st = fstatSync(2);
+    return stream === `${st.dev}:${st.ino}`;
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<number> {
+  for (const s of [process.stdout, process.stderr]) s.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') throw e; });
+  const journal = stderrIsJournal();
+  const say = (line: string, priority = '<3>') => process.stderr.write(`${journal ? priority : ''}${line}\n`);
+  let options;
+  try {
+    const parsed = await parseArgs(process.argv.slice(2), hostname().split('.')[0] ?? 'localhost', VERSION);
+    if (parsed === 'exit') return ExitCode.ok;
+    options = parsed;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      say(`cyber-zfs-backup: ${error.message} (see --help)`);
+      return ExitCode.usage;
+    }
+    throw error;
+  }
+  const log = createLogger({ level: options.debug ? 'debug' : options.verbose || options.dryRun ? 'info' : 'warn', journal, out: process.stderr });
+  const zfsProgram = process.env.CYBER_ZFS_BACKUP_ZFS ?? 'zfs';
+  try {
+    await runBackup(
+      {
+        zfs: makeLocalZfs(runCommand, log, zfsProgram),
+        log,
+        now: () => Date.now(),
+        runner: runCommand,
+        connect: openSession,
+        zfsProgram,
+        lockDir: process.env.CYBER_ZFS_BACKUP_LOCK_DIR ?? DEFAULT_LOCK_DIR,
+        ...(process.stderr.isTTY && !journal ? { progress: process.stderr } : {}),
+      },
+      options,
+    );
+    return ExitCode.ok;
+  } catch (error) {
+    if (error instanceof BackupError) {
+      say(`cyber-zfs-backup: ${error.message}`);
+      for (const line of error.details) say(line, '<3>');
+      return error.exitCode;
+    }
+    say(`cyber-zfs-backup: internal error: ${(error as Error).stack ?? String(error)}; please report this`);
+    return ExitCode.internal;
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`cyber-zfs-backup: internal error: ${String(error)}\n`);
+    process.exitCode = ExitCode.internal;
+  },
+);

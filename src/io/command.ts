@@ -1,0 +1,34 @@
+// Runs local commands from argv arrays (never a shell) and reports exit status and output.
+import { execa } from 'execa';
+
+export interface CommandResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** Set when the program could not be started at all (e.g. ENOENT). */
+  spawnError?: string;
+}
+
+export type CommandRunner = (file: string, args: readonly string[], options?: { input?: string }) => Promise<CommandResult>;
+
+export const runCommand: CommandRunner = async (file, args, options = {}) => {
+  const result = await execa(file, args, {
+    reject: false,
+    stripFinalNewline: false,
+    input: options.input,
+    stdin: options.input === undefined ? 'ignore' : undefined,
+    env: { LC_ALL: 'C' },
+  });
+  const spawnError = result.failed && result.exitCode === undefined ? (result.originalMessage ?? result.message) : undefined;
+  return {
+    exitCode: result.exitCode ?? 128 + signalNumber(result.signal),
+    stdout: String(result.stdout ?? ''),
+    stderr: String(result.stderr ?? ''),
+    ...(spawnError === undefined ? {} : { spawnError }),
+  };
+};
+
+function signalNumber(signal: string | undefined): number {
+  const table: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGPIPE: 13, SIGTERM: 15 };
+  return signal ? (table[signal] ?? 0) : 0;
+}

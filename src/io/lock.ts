@@ -1,0 +1,78 @@
+// One run per dataset: an exclusive lock file under /run/lock holding the owner's PID and start time.
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { BackupError, ExitCode } from '../core/exit-codes';
+
+export const DEFAULT_LOCK_DIR = '/run/lock';
+
+export interface Lock {
+  path: string;
+  release(): void;
+}
+
+/** The process start time from /proc, so that a reused PID is not mistaken for the holder. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function holder(path: string): { pid: number; alive: boolean } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [pidText, started] = text.trim().split(' ');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return { pid: 0, alive: false };
+  const now = startTime(pid);
+  return { pid, alive: now !== undefined && (started === undefined || started === now) };
+}
+
+export function lockPath(dir: string, dataset: string): string {
+  return join(dir, `cyber-zfs-backup.${dataset.replace(/\//g, '_')}.lock`);
+}
+
+/** Takes the lock for `dataset` or throws exit 75 naming the holder; a dead holder's lock is taken over. */
+export function acquireLock(dir: string, dataset: string): Lock {
+  const path = lockPath(dir, dataset);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch {
+    /* the open below reports the real problem */
+  }
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      const fd = openSync(path, 'wx', 0o644);
+      writeSync(fd, `${process.pid} ${startTime(process.pid) ?? ''}\n`);
+      closeSync(fd);
+      return {
+        path,
+        release() {
+          const h = holder(path);
+          if (h?.pid === process.pid) unlinkSync(path);
+        },
+      };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') {
+        throw new BackupError(code === 'EACCES' || code === 'EPERM' ? ExitCode.notPermitted : ExitCode.cannotCreate, `cannot create the lock file ${path}: ${(error as Error).message}; run as root or make ${dir} writable`);
+      }
+      const h = holder(path);
+      if (h?.alive) {
+        throw new BackupError(ExitCode.temporary, `another cyber-zfs-backup run (PID ${h.pid}) is working on ${dataset} (lock ${path}); try again when it has finished`);
+      }
+      try {
+        unlinkSync(path);
+      } catch {
+        /* someone else removed it first; try again */
+      }
+    }
+  }
+  throw new BackupError(ExitCode.temporary, `could not take the lock ${path}; another run is starting at the same moment, try again`);
+}
