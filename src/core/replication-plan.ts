@@ -17,7 +17,7 @@ export type ReplicationPlan =
 
 export type Refusal =
   | { reason: 'no-local-snapshot'; dataset: string }
-  | { reason: 'remote-absent'; receiveDataset: string; target: string }
+  | { reason: 'remote-absent'; target: string }
   | { reason: 'remote-empty'; receiveDataset: string; target: string }
   | { reason: 'no-common-snapshot'; evidence: NoCommonEvidence }
   | { reason: 'tree-diverged'; base: string; problems: string[] };
@@ -101,7 +101,7 @@ export function planReplication(local: DatasetTree, remote: DatasetTree | undefi
   const remoteRoot = remote ? rootOf(remote) : undefined;
   if (!remote || !remoteRoot) {
     if (forceNonIncremental) return { kind: 'full', target };
-    return { kind: 'refused', refusal: { reason: 'remote-absent', receiveDataset: remote?.root ?? '', target } };
+    return { kind: 'refused', refusal: { reason: 'remote-absent', target } };
   }
   if (remoteRoot.snapshots.length === 0) {
     if (forceNonIncremental) return { kind: 'full', target };

@@ -1,0 +1,86 @@
+// Table tests for the push planner: full, incremental, up to date, repairs of a cut push, and refusals.
+import test from 'ava';
+import { planReplication, pushTarget, type ReplicationPlan } from '../../src/core/replication-plan';
+import { makeTree } from './tree-fixtures';
+
+const A = '2026-11-01T00:00:00Z';
+const B = '2026-11-02T00:00:00Z';
+const C = '2026-11-03T00:00:00Z';
+
+interface Case {
+  title: string;
+  local: Record<string, string[]>;
+  remote: Record<string, string[]> | undefined;
+  force?: boolean;
+  expected: ReplicationPlan | ((plan: ReplicationPlan) => boolean);
+}
+
+const cases: Case[] = [
+  { title: 'remote absent, no force: refused, naming the target', local: { '': [`${A}:1`] }, remote: undefined, expected: { kind: 'refused', refusal: { reason: 'remote-absent', target: A } } },
+  { title: 'remote absent, forced: full send of the newest', local: { '': [`${A}:1`, `${B}:2`] }, remote: undefined, force: true, expected: { kind: 'full', target: B } },
+  { title: 'remote root exists without snapshots, no force: refused', local: { '': [`${A}:1`] }, remote: { '': [] }, expected: { kind: 'refused', refusal: { reason: 'remote-empty', receiveDataset: 'off/h', target: A } } },
+  { title: 'remote root exists without snapshots, forced: full', local: { '': [`${A}:1`] }, remote: { '': [] }, force: true, expected: { kind: 'full', target: A } },
+  { title: 'no snapshot of ours locally: refused', local: { '': ['manual:1'] }, remote: undefined, force: true, expected: { kind: 'refused', refusal: { reason: 'no-local-snapshot', dataset: 'tank/h' } } },
+  { title: 'normal incremental from the newest common snapshot', local: { '': [`${A}:1`, `${B}:2`, `${C}:3`], x: [`${A}:11`, `${B}:12`, `${C}:13`] }, remote: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`] }, expected: { kind: 'incremental', base: B, target: C, repairs: [] } },
+  { title: 'up to date', local: { '': [`${A}:1`, `${B}:2`] }, remote: { '': [`${A}:1`, `${B}:2`] }, expected: { kind: 'up-to-date', base: B, repairs: [] } },
+  { title: 'target is the newest of ours even when a foreign snapshot is newer', local: { '': [`${A}:1`, `${B}:2`, 'manual:3'] }, remote: { '': [`${A}:1`] }, expected: { kind: 'incremental', base: A, target: B, repairs: [] } },
+  { title: 'a foreign snapshot can be the base', local: { '': [`${A}:1`, 'manual:2', `${B}:3`] }, remote: { '': [`${A}:1`, 'manual:2'] }, expected: { kind: 'incremental', base: 'manual', target: B, repairs: [] } },
+  { title: 'same names, other GUIDs: no common snapshot, even forced', local: { '': [`${A}:1`, `${B}:2`] }, remote: { '': [`${A}:91`, `${B}:92`] }, force: true, expected: (p) => p.kind === 'refused' && p.refusal.reason === 'no-common-snapshot' && p.refusal.evidence.sameNameOtherGuid.length === 2 },
+  { title: 'disjoint histories: no common snapshot', local: { '': [`${C}:3`] }, remote: { '': [`${A}:1`] }, expected: (p) => p.kind === 'refused' && p.refusal.reason === 'no-common-snapshot' && p.refusal.evidence.remoteNewest[0]?.name === A && p.refusal.evidence.localNewest[0]?.name === C },
+  { title: 'a child created after the base is carried by the stream (no repair)', local: { '': [`${A}:1`, `${B}:2`], kid: [`${B}:22`] }, remote: { '': [`${A}:1`] }, expected: { kind: 'incremental', base: A, target: B, repairs: [] } },
+  { title: 'a dataset destroyed locally is dropped by the receiver (no repair, no refusal)', local: { '': [`${A}:1`, `${B}:2`] }, remote: { '': [`${A}:1`], gone: [`${A}:31`] }, expected: { kind: 'incremental', base: A, target: B, repairs: [] } },
+  {
+    title: 'cut push: root and one child reached the target, another child did not; base is the older snapshot and the ahead datasets roll back',
+    local: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`], y: [`${A}:21`, `${B}:22`] },
+    remote: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`], y: [`${A}:21`] },
+    expected: { kind: 'incremental', base: A, target: B, repairs: [{ kind: 'rollback', relative: '', to: A, discards: [B] }, { kind: 'rollback', relative: 'x', to: A, discards: [B] }] },
+  },
+  {
+    title: 'cut push: a new child arrived only in part; it is destroyed and sent again whole',
+    local: { '': [`${A}:1`, `${B}:2`, `${C}:3`], kid: [`${B}:42`, `${C}:43`] },
+    remote: { '': [`${A}:1`], kid: [`${B}:42`] },
+    expected: { kind: 'incremental', base: A, target: C, repairs: [{ kind: 'destroy', relative: 'kid', snapshots: [B] }] },
+  },
+  {
+    title: 'a destroyed new child takes its own children with it (one repair)',
+    local: { '': [`${A}:1`, `${B}:2`], kid: [`${B}:42`], 'kid/sub': [`${B}:52`] },
+    remote: { '': [`${A}:1`], kid: [`${B}:42`], 'kid/sub': [`${B}:52`] },
+    expected: { kind: 'incremental', base: A, target: B, repairs: [{ kind: 'destroy', relative: 'kid', snapshots: [B] }] },
+  },
+  {
+    title: 'a receiver-only newer snapshot on a complete tree is rolled back (mirror)',
+    local: { '': [`${A}:1`, `${B}:2`] },
+    remote: { '': [`${A}:1`, 'remote-only:77'] },
+    expected: { kind: 'incremental', base: A, target: B, repairs: [{ kind: 'rollback', relative: '', to: A, discards: ['remote-only'] }] },
+  },
+  {
+    title: 'a same-named new child on the receiver with foreign snapshots: refused as diverged',
+    local: { '': [`${A}:1`, `${B}:2`], kid: [`${B}:42`] },
+    remote: { '': [`${A}:1`], kid: ['theirs:99'] },
+    expected: (p) => p.kind === 'refused' && p.refusal.reason === 'tree-diverged' && /holds @theirs/.test(p.refusal.problems.join()),
+  },
+  {
+    title: 'a child lost on the receiver: refused as diverged (the stream would need it)',
+    local: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`] },
+    remote: { '': [`${A}:1`] },
+    expected: (p) => p.kind === 'refused' && p.refusal.reason === 'tree-diverged' && /missing on the receiver/.test(p.refusal.problems.join()),
+  },
+  {
+    title: 'the newest root-common snapshot is inconsistent in a child, an older one is not: the older one is the base',
+    local: { '': [`${A}:1`, `${B}:2`, `${C}:3`], x: [`${A}:11`, `${B}:12`, `${C}:13`] },
+    remote: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:99`] },
+    expected: (p) => p.kind === 'incremental' && p.base === A && p.target === C,
+  },
+];
+
+for (const c of cases) {
+  test(c.title, (t) => {
+    const plan = planReplication(makeTree('tank/h', c.local), c.remote ? makeTree('off/h', c.remote) : undefined, c.force ?? false);
+    if (typeof c.expected === 'function') t.true(c.expected(plan), JSON.stringify(plan));
+    else t.deepEqual(plan, c.expected);
+  });
+}
+
+test('pushTarget is undefined for an empty tree', (t) => {
+  t.is(pushTarget({ root: 'x', datasets: new Map() }), undefined);
+});

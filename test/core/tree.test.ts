@@ -1,0 +1,36 @@
+// Tests of parsing `zfs get -H -p -o name,property,value -r guid,createtxg,userrefs` output into a tree.
+import test from 'ava';
+import { heldSnapshotNames, parseTree, TreeParseError } from '../../src/core/tree';
+
+const OUTPUT = [
+  'tank/h\tguid\t111', 'tank/h\tcreatetxg\t7', 'tank/h\tuserrefs\t-',
+  'tank/h@2026-11-02T00:00:00Z\tguid\t13000000000000000001', 'tank/h@2026-11-02T00:00:00Z\tcreatetxg\t30', 'tank/h@2026-11-02T00:00:00Z\tuserrefs\t1',
+  'tank/h@2026-11-01T00:00:00Z\tguid\t12', 'tank/h@2026-11-01T00:00:00Z\tcreatetxg\t20', 'tank/h@2026-11-01T00:00:00Z\tuserrefs\t0',
+  'tank/h/a/b\tguid\t333', 'tank/h/a/b\tcreatetxg\t9', 'tank/h/a/b\tuserrefs\t-',
+  'tank/h/a\tguid\t222', 'tank/h/a\tcreatetxg\t8', 'tank/h/a\tuserrefs\t-',
+  'tank/h/a@2026-11-01T00:00:00Z\tguid\t22', 'tank/h/a@2026-11-01T00:00:00Z\tcreatetxg\t20', 'tank/h/a@2026-11-01T00:00:00Z\tuserrefs\t0',
+  'tank/h#bookmark\tguid\t99', 'tank/home\tguid\t5',
+  '',
+].join('\n');
+
+test('datasets parents first, snapshots by createtxg, GUIDs kept exact as strings, holds counted', (t) => {
+  const tree = parseTree('tank/h', OUTPUT);
+  t.deepEqual([...tree.datasets.keys()], ['', 'a', 'a/b']);
+  const root = tree.datasets.get('');
+  t.deepEqual(root?.snapshots.map((s) => s.name), ['2026-11-01T00:00:00Z', '2026-11-02T00:00:00Z']);
+  t.is(root?.snapshots[1]?.guid, '13000000000000000001');
+  t.deepEqual(tree.datasets.get('a/b')?.snapshots, []);
+  t.deepEqual([...heldSnapshotNames(tree)], ['2026-11-02T00:00:00Z']);
+});
+
+test('a line that is not three tab-separated fields is an error, not silently skipped', (t) => {
+  t.throws(() => parseTree('tank/h', 'tank/h guid 1\n'), { instanceOf: TreeParseError });
+});
+
+test('a snapshot without its guid or createtxg is an error', (t) => {
+  t.throws(() => parseTree('tank/h', 'tank/h\tguid\t1\ntank/h@x\tuserrefs\t0\n'), { instanceOf: TreeParseError });
+});
+
+test('an empty listing is an empty tree', (t) => {
+  t.is(parseTree('tank/h', '').datasets.size, 0);
+});
