@@ -106,11 +106,23 @@ async function estimateSize(deps: Deps & PushDeps, caps: ZfsCapabilities, args: 
 
 function reportTransfer(result: TransferResult, what: string, where: string): void {
   if (result.sendExitCode === 0 && result.receiveExitCode === 0) return;
-  const recv = result.receiveExitCode === null ? `the connection closed without an exit status${result.receiveSignal ? ` (signal ${result.receiveSignal})` : ''}` : `zfs receive exited ${result.receiveExitCode}: ${firstErrorLine(result.receiveStderr)}`;
-  const send = `zfs send exited ${result.sendExitCode}${result.sendStderr.trim() ? ': ' + firstErrorLine(result.sendStderr) : ''}`;
+  const prefix = `push of ${what} to ${where} failed after ${mib(result.bytes)} MiB`;
+  if (result.receiveExitCode === null && result.receiveSignal) {
+    throw new BackupError(ExitCode.temporary, `${prefix}: zfs receive on the receiving host was killed (${result.receiveSignal}); the next run repairs the receiver and resumes from the last common snapshot`);
+  }
+  if (result.receiveExitCode === null) {
+    throw new BackupError(
+      ExitCode.unavailable,
+      `${prefix}: the connection closed without an exit status${result.receiveSignal ? ` (signal ${result.receiveSignal})` : ''}, so zfs send was stopped; check the link to the offsite host; the next run repairs the receiver and resumes from the last common snapshot`,
+    );
+  }
+  const send = result.sendSignal ? `zfs send was stopped (${result.sendSignal})` : `zfs send exited ${result.sendExitCode}${result.sendStderr.trim() ? ': ' + firstErrorLine(result.sendStderr) : ''}`;
+  const recv = `zfs receive exited ${result.receiveExitCode}${result.receiveStderr.trim() ? ': ' + firstErrorLine(result.receiveStderr) : ''}`;
+  if (result.sendSignal) {
+    throw new BackupError(ExitCode.temporary, `${prefix}: ${send}, so the receiver got a cut stream (${recv}); the next run resumes from the last common snapshot`);
+  }
   const failure = result.receiveExitCode !== 0 ? classifyZfsError(result.receiveStderr, 'remote') : classifyZfsError(result.sendStderr, 'local');
-  const exitCode = result.receiveExitCode === null ? ExitCode.unavailable : failure.exitCode;
-  throw new BackupError(exitCode, `push of ${what} to ${where} failed after ${mib(result.bytes)} MiB: ${recv}; ${send}; ${failure.hint}; the next run resumes from the last common snapshot`);
+  throw new BackupError(failure.exitCode, `${prefix}: ${recv}; ${send}; ${failure.hint}; the next run resumes from the last common snapshot`);
 }
 
 export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Promise<void> {

@@ -73,7 +73,7 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     .version(version)
     .help()
     .strict()
-    .parserConfiguration({ 'strip-aliased': true, 'strip-dashed': true })
+    .parserConfiguration({ 'strip-aliased': true, 'strip-dashed': true, 'boolean-negation': false })
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((message, error) => {

@@ -149,6 +149,9 @@ async function connectOne(dest: ResolvedDestination, sock?: NodeJS.ReadableStrea
     }
     throw new BackupError(ExitCode.unavailable, `cannot connect to ${label}: ${err.message}; check that the host is up and reachable, then run again`);
   }
+  // After connecting, a dropped link surfaces as an 'error' on the client: the open channels then
+  // close without an exit status, which the caller reports. Without a listener it would crash.
+  ssh.connection?.on('error', () => {});
   return ssh;
 }
 

@@ -6,6 +6,8 @@ export interface TransferResult {
   bytes: number;
   seconds: number;
   sendExitCode: number;
+  /** Set when zfs send was stopped by a signal (we stop it when the channel closes first). */
+  sendSignal: string | undefined;
   sendStderr: string;
   /** null when the channel closed without an exit status (connection lost). */
   receiveExitCode: number | null;
@@ -77,6 +79,7 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
       bytes,
       seconds: elapsed(),
       sendExitCode: result.exitCode ?? 128,
+      sendSignal: result.signal ?? undefined,
       sendStderr: String(result.stderr ?? ''),
       receiveExitCode,
       receiveSignal,

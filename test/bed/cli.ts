@@ -1,5 +1,5 @@
 // Test bed: runs the built CLI as an administrator would, and captures its exit code and output.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -23,4 +23,17 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; asUse
 /** The non-empty lines a run printed on stderr. */
 export function errorLines(r: CliResult): string[] {
   return r.stderr.split('\n').filter((l) => l.trim() !== '');
+}
+
+/** Like runCli, without blocking the event loop (needed when the test process also runs a relay). */
+export function runCliAsync(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<CliResult & { pid: number }> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
+  const env = { ...process.env, ...options.env };
+  delete env.JOURNAL_STREAM;
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, pid: child.pid ?? 0 })));
 }

@@ -1,0 +1,75 @@
+// Fault harness: a loopback TCP relay to sshd that cuts the connection after N bytes, or stalls it.
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+export interface Relay {
+  port: number;
+  /** Bytes passed client→server and server→client on the connections so far. */
+  passed(): number;
+  close(): Promise<void>;
+}
+
+export interface RelayOptions {
+  /** Cut every connection once this many bytes (both directions together) have passed. */
+  cutAfter?: number;
+  /** Accept connections but forward nothing (a host that hangs). */
+  stall?: boolean;
+}
+
+export async function startRelay(targetPort: number, options: RelayOptions): Promise<Relay> {
+  let total = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => {});
+    if (options.stall) return;
+    const upstream = connect(targetPort, '127.0.0.1');
+    sockets.add(upstream);
+    upstream.on('close', () => {
+      sockets.delete(upstream);
+      client.destroy();
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    const forward = (from: Socket, to: Socket) =>
+      from.on('data', (chunk: Buffer) => {
+        const limit = options.cutAfter;
+        if (limit !== undefined && total + chunk.length >= limit) {
+          const keep = Math.max(0, limit - total);
+          total = limit;
+          if (keep > 0) to.write(chunk.subarray(0, keep));
+          // An abrupt cut, as a dropped link: reset both sides.
+          client.resetAndDestroy();
+          upstream.resetAndDestroy();
+          return;
+        }
+        total += chunk.length;
+        to.write(chunk);
+      });
+    forward(client, upstream);
+    forward(upstream, client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    passed: () => total,
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same cut offsets on every run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

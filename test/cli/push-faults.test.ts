@@ -1,0 +1,172 @@
+// Fault suite: pushes cut at seeded random byte offsets heal on the next run, leaving an exact mirror and no leaked hold.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCliAsync } from '../bed/cli';
+import { fingerprintMounted, fingerprintReceived, mountTree, pidsWithArgs, writeRandomFile } from '../bed/content';
+import { createPool, treeSignature, zfs, zfsTry, type TestPool } from '../bed/pools';
+import { seededRandom, startRelay } from '../bed/relay';
+import { startSshd, type TestSshd } from '../bed/sshd';
+
+const SEED = Number(process.env.CZB_FAULT_SEED ?? 20261122);
+const CHAINS = 4;
+const CUTS_PER_CHAIN = 5;
+
+let sshd: TestSshd;
+const pools: TestPool[] = [];
+test.before(async () => {
+  sshd = await startSshd();
+});
+test.after.always(async () => {
+  pools.forEach((p) => p.destroy());
+  await sshd?.stop();
+});
+
+/** Our tag must be on `target` and on no other snapshot: release on every other one must say "no such tag". */
+function assertHoldOnlyOn(t: import('ava').ExecutionContext, root: string, tag: string, target: string): void {
+  const snaps = zfs('list', '-H', '-o', 'name', '-t', 'snapshot', '-r', root).split('\n').filter(Boolean);
+  for (const snap of snaps) {
+    const r = zfsTry('release', tag, snap);
+    if (snap.endsWith(`@${target}`)) {
+      t.is(r.status, 0, `${snap} should carry ${tag}`);
+      zfs('hold', tag, snap);
+    } else t.regex(r.stderr, /no such tag/, `${snap} still carries ${tag}`);
+  }
+}
+
+for (let chain = 0; chain < CHAINS; chain += 1) {
+  test(`chain ${chain + 1}: ${CUTS_PER_CHAIN} pushes cut at random offsets (seed ${SEED + chain}) each heal on the next run`, async (t) => {
+    const random = seededRandom(SEED + chain);
+    const localPool = createPool('czbfl');
+    const receiverPool = createPool('czbfr', '512M');
+    pools.push(localPool, receiverPool);
+    const local = `${localPool.name}/host`;
+    const receive = `${receiverPool.name}/offsite/host`;
+    zfs('create', local);
+    zfs('create', `${receiverPool.name}/offsite`);
+    const mnt = mkdtempSync(join(tmpdir(), 'czb-fault-'));
+    mountTree(local, mnt);
+    for (const ds of ['a', 'a/b', 'c']) zfs('create', `${local}/${ds}`);
+    writeRandomFile(mnt, 'root.bin', 200_000);
+    zfs('snapshot', '-r', `${local}@2026-10-01T00:00:00Z`);
+    const config = sshd.config;
+    const push = (cfg: string) => runCliAsync(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', cfg]);
+    const first = await runCliAsync(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', config, '--force-non-incremental']);
+    t.is(first.code, 0, first.stderr);
+    const tag = `cyber-zfs-backup:offsite:${receive}`;
+
+    for (let round = 0; round < CUTS_PER_CHAIN; round += 1) {
+      // New data in every dataset, a dataset created this round, and three snapshots.
+      const day = chain * CUTS_PER_CHAIN + round + 1;
+      const stamp = (h: number) => `2026-10-${String(day).padStart(2, '0')}T${String(h).padStart(2, '0')}:00:00Z`;
+      for (const [i, ds] of ['', 'a', 'a/b', 'c'].entries()) writeRandomFile(join(mnt, ds), `r${round}-1.bin`, 150_000 + i * 50_000);
+      zfs('snapshot', '-r', `${local}@${stamp(6)}`);
+      zfs('create', `${local}/new${round}`);
+      for (const ds of ['', 'a/b', `new${round}`]) writeRandomFile(join(mnt, ds), `r${round}-2.bin`, 250_000);
+      zfs('snapshot', '-r', `${local}@${stamp(12)}`);
+      writeRandomFile(join(mnt, 'c'), `r${round}-3.bin`, 300_000);
+      zfs('snapshot', '-r', `${local}@${stamp(18)}`);
+
+      const streamEstimate = 1_800_000;
+      const cutAfter = 3000 + Math.floor(random() * streamEstimate * 1.05);
+      t.log(`chain ${chain + 1} round ${round + 1}: cutting after ${cutAfter} bytes`);
+      const relay = await startRelay(sshd.port, { cutAfter });
+      const kh = join(sshd.dir, `known_hosts.relay${relay.port}`);
+      execFileSync('sh', ['-c', 'printf "%s\\n" "$1" > "$2"', 'sh', sshd.hostKeyLine.replace(`:${sshd.port} `, `:${relay.port} `), kh]);
+      const cutConfig = sshd.writeConfig(`cfg.relay${relay.port}`, [`Port ${relay.port}`, `UserKnownHostsFile ${kh}`]);
+      const cut = await push(cutConfig);
+      await relay.close();
+      t.log(`  cut run: exit ${cut.code} after ${relay.passed()} bytes: ${cut.stderr.trim().split('\n').pop() ?? ''}`);
+      // A cut run either finished before the cut or failed cleanly: 69 (connection lost) with one
+      // clear line, never a crash (70) or a usage error.
+      if (cut.code !== 0) {
+        t.is(cut.code, 69, cut.stderr);
+        t.regex(cut.stderr, /^cyber-zfs-backup: (push of .* failed after [\d.]+ MiB: the connection closed without an exit status|cannot connect to)/m);
+      }
+
+      const heal = await push(config);
+      t.is(heal.code, 0, `round ${round + 1} (cut after ${cutAfter}): ${heal.stderr}`);
+      t.deepEqual(treeSignature(receive), treeSignature(local), `round ${round + 1}: names and GUIDs per dataset`);
+      t.deepEqual(fingerprintReceived(receive, mkdtempSync(join(tmpdir(), 'czb-fault-recv-'))), fingerprintMounted(mnt), `round ${round + 1}: file checksums`);
+      assertHoldOnlyOn(t, local, tag, stamp(18));
+    }
+  });
+}
+
+/** A pushed pair whose next push carries `mib` MiB of fresh random data. */
+async function loadedPair(mib: number, receiverSize = '512M') {
+  const localPool = createPool('czbfk');
+  const receiverPool = createPool('czbfkr', receiverSize);
+  pools.push(localPool, receiverPool);
+  const local = `${localPool.name}/host`;
+  const receive = `${receiverPool.name}/offsite/host`;
+  zfs('create', local);
+  zfs('create', `${receiverPool.name}/offsite`);
+  const mnt = mkdtempSync(join(tmpdir(), 'czb-kill-'));
+  mountTree(local, mnt);
+  zfs('create', `${local}/a`);
+  writeRandomFile(mnt, 'small.bin', 100_000);
+  zfs('snapshot', '-r', `${local}@2026-10-01T00:00:00Z`);
+  const push = (...extra: string[]) => runCliAsync(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', sshd.config, ...extra]);
+  const first = await push('--force-non-incremental');
+  if (first.code !== 0) throw new Error(first.stderr);
+  for (let i = 0; i < mib; i += 8) writeRandomFile(join(mnt, 'a'), `big${i}.bin`, 8 * 1048576);
+  zfs('snapshot', '-r', `${local}@2026-10-02T00:00:00Z`);
+  return { local, receive, receiverPool, mnt, push };
+}
+
+async function killWhenRunning(words: string[]): Promise<number> {
+  for (let i = 0; i < 2400; i += 1) {
+    const [pid] = pidsWithArgs(words);
+    if (pid) {
+      process.kill(pid, 'SIGKILL');
+      return pid;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no process with ${words.join(' ')} appeared`);
+}
+
+test('killing the remote zfs receive mid-stream: exit 75 with one line; the next run makes an exact mirror', async (t) => {
+  const p = await loadedPair(64);
+  const run = p.push();
+  await killWhenRunning(['receive', p.receive]);
+  const r = await run;
+  t.is(r.code, 75, r.stderr);
+  t.regex(r.stderr, /zfs receive on the receiving host was killed \((SIG)?KILL\)/);
+  const heal = await p.push();
+  t.is(heal.code, 0, heal.stderr);
+  t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
+  t.deepEqual(fingerprintReceived(p.receive, mkdtempSync(join(tmpdir(), 'czb-kill-recv-'))), fingerprintMounted(p.mnt));
+});
+
+test('killing the local zfs send mid-stream: exit 75 naming both sides; the next run makes an exact mirror', async (t) => {
+  const p = await loadedPair(64);
+  const run = p.push();
+  await killWhenRunning(['send', `${p.local}@2026-10-02T00:00:00Z`]);
+  const r = await run;
+  t.is(r.code, 75, r.stderr);
+  t.regex(r.stderr, /zfs send was stopped \(SIGKILL\), so the receiver got a cut stream \(zfs receive exited \d+/);
+  const heal = await p.push();
+  t.is(heal.code, 0, heal.stderr);
+  t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
+});
+
+test('filling the receive pool: exit 73 saying to free space, sender unchanged; after freeing space the next push succeeds', async (t) => {
+  const p = await loadedPair(96, '256M');
+  zfs('create', `${p.receiverPool.name}/filler`);
+  const filler = mkdtempSync(join(tmpdir(), 'czb-filler-'));
+  zfs('set', `mountpoint=${filler}`, `${p.receiverPool.name}/filler`);
+  for (let i = 0; i < 120; i += 8) writeRandomFile(filler, `f${i}.bin`, 8 * 1048576);
+  const before = treeSignature(p.local);
+  const r = await p.push();
+  t.is(r.code, 73, r.stderr);
+  t.regex(r.stderr, /zfs receive exited \d+: .*(space|quota).*free space on the receiving host/i);
+  t.deepEqual(treeSignature(p.local), before);
+  zfs('destroy', '-r', `${p.receiverPool.name}/filler`);
+  const ok = await p.push();
+  t.is(ok.code, 0, ok.stderr);
+  t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
+});
