@@ -42,9 +42,11 @@ export function lockPath(dir: string, dataset: string): string {
 export function acquireLock(dir: string, dataset: string): Lock {
   const path = lockPath(dir, dataset);
   try {
-    mkdirSync(dir, { recursive: true });
+    // Not recursive: /run/lock exists on every systemd host, and Node's recursive mkdir can spin
+    // forever on pseudo file systems such as /proc.
+    mkdirSync(dir, { mode: 0o755 });
   } catch {
-    /* the open below reports the real problem */
+    /* it exists, or the open below reports the real problem */
   }
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {

@@ -1,0 +1,55 @@
+// Tests of the per-dataset lock file: exclusive, names its holder, survives a dead holder, refuses a live one.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BackupError } from '../../src/core/exit-codes';
+import { acquireLock, lockPath } from '../../src/io/lock';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'czb-lock-'));
+
+test('one lock per dataset; the second attempt is exit 75 naming the holder PID; release frees it', (t) => {
+  const d = dir();
+  const lock = acquireLock(d, 'tank/h');
+  t.regex(readFileSync(lock.path, 'utf8'), new RegExp(`^${process.pid} \\d+`));
+  const error = t.throws(() => acquireLock(d, 'tank/h'), { instanceOf: BackupError });
+  t.is(error?.exitCode, 75);
+  t.regex(error?.message ?? '', new RegExp(`\\(PID ${process.pid}\\) is working on tank/h`));
+  const other = acquireLock(d, 'tank/other');
+  other.release();
+  lock.release();
+  t.false(existsSync(lock.path));
+  acquireLock(d, 'tank/h').release();
+});
+
+test('a lock left by a dead process is taken over', async (t) => {
+  const d = dir();
+  const child = spawn(process.execPath, ['-e', '0']);
+  const pid = child.pid as number;
+  await new Promise((r) => child.on('exit', r));
+  writeFileSync(lockPath(d, 'tank/h'), `${pid} 12345\n`);
+  const lock = acquireLock(d, 'tank/h');
+  t.regex(readFileSync(lock.path, 'utf8'), new RegExp(`^${process.pid} `));
+  lock.release();
+});
+
+test('a lock naming a live PID with another start time (PID reused) is taken over', (t) => {
+  const d = dir();
+  writeFileSync(lockPath(d, 'tank/h'), `${process.pid} 1\n`);
+  const lock = acquireLock(d, 'tank/h');
+  t.pass();
+  lock.release();
+});
+
+test('a garbage lock file is taken over', (t) => {
+  const d = dir();
+  writeFileSync(lockPath(d, 'tank/h'), 'not a pid\n');
+  acquireLock(d, 'tank/h').release();
+  t.false(existsSync(lockPath(d, 'tank/h')));
+});
+
+test('an unwritable lock directory is a clear error, not a crash', (t) => {
+  const error = t.throws(() => acquireLock('/proc/czb-no-such-dir/lock', 'tank/h'), { instanceOf: BackupError });
+  t.regex(error?.message ?? '', /cannot create the lock file/);
+});
