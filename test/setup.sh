@@ -6,7 +6,8 @@ if [ "$(id -u)" != 0 ]; then
   echo "setup.sh: run as root (it installs apt packages and zfs-fuse needs root): sudo bash test/setup.sh" >&2
   exit 77
 fi
-packages=(zfs-fuse openssh-server openssh-client util-linux ca-certificates)
+# The packaging test (test/packaging) builds, lints and installs the .deb in a bookworm chroot.
+packages=(zfs-fuse openssh-server openssh-client util-linux ca-certificates debhelper dpkg-dev lintian mmdebstrap systemd-container)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -93,7 +93,8 @@ async function moveHold(deps: Deps, tag: string, dataset: string, snapshot: stri
 }
 
 function mib(bytes: number): string {
-  return (bytes / 1048576).toFixed(1);
+  const value = bytes / 1048576;
+  return value >= 10 ? value.toFixed(0) : value >= 0.1 ? value.toFixed(1) : value.toFixed(3);
 }
 
 async function estimateSize(deps: Deps & PushDeps, caps: ZfsCapabilities, args: string[]): Promise<number | undefined> {
@@ -137,6 +138,7 @@ export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Prom
   try {
     const remoteCaps = await probeCapabilities(session, options.useSudo);
     const remote = await probeTree(session, options.receiveDataset, options.useSudo);
+    if (!remote) await requireParent(session, options, where);
     const plan = planReplication(local, remote, options.forceNonIncremental);
     log.debug({ plan }, 'replication plan');
     if (plan.kind === 'refused') throw refusalError(plan.refusal, ctx);
@@ -176,6 +178,18 @@ export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Prom
   } finally {
     session.close();
   }
+}
+
+/** A first push needs the receive dataset's parent; say so before anything is sent. */
+async function requireParent(session: SshSession, options: RunOptions, where: string): Promise<void> {
+  const parent = options.receiveDataset.slice(0, options.receiveDataset.lastIndexOf('/'));
+  if (parent === '') return;
+  const result = await remoteZfs(session, ['list', '-H', '-o', 'name', parent], options.useSudo);
+  if (result.code === 0) return;
+  if (/dataset does not exist/i.test(result.stderr)) {
+    throw new BackupError(ExitCode.noInput, `${where} cannot be received: its parent ${parent} does not exist on ${options.sshDestination}; create it there (zfs create -p ${parent}) or fix --zfs-receive-dataset`);
+  }
+  throw remoteFailure(`listing ${parent}`, result.stderr, result.code);
 }
 
 async function runRemote(session: SshSession, commands: string[][], useSudo: boolean, what: string): Promise<void> {

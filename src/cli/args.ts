@@ -73,18 +73,17 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     .version(version)
     .help()
     .strict()
-    .parserConfiguration({ 'strip-aliased': true, 'strip-dashed': true, 'boolean-negation': false })
+    .parserConfiguration({ 'strip-aliased': true, 'strip-dashed': true, 'boolean-negation': false, 'duplicate-arguments-array': false })
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((message, error) => {
-      throw new UsageError(error?.message ?? message);
+      throw new UsageError((error?.message ?? message).replace(/\s*\n\s*/g, ' '));
     });
   parser.middleware((args) => {
     if (args.help || args.version) helpOrVersion = true;
   }, true);
   const args = await parser.parse();
   if (helpOrVersion || args.help || args.version) return 'exit';
-  if (args._.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(String(args._[0]))}; all options are flags, see --help`);
 
   const dataset = String(args.dataset);
   const receiveDataset = String(args.zfsReceiveDataset);

@@ -21,6 +21,9 @@ export function classifyZfsError(stderr: string, side: 'local' | 'remote'): ZfsF
   if (/out of space|no space left|quota exceeded/.test(text)) {
     return { exitCode: ExitCode.cannotCreate, hint: `free space ${where} (or raise its quota), then run again` };
   }
+  if (/destination '[^']*' does not exist|destination does not exist/.test(text)) {
+    return { exitCode: ExitCode.noInput, hint: `the parent of the receive dataset is missing ${where}: create it (zfs create -p PARENT) or fix --zfs-receive-dataset` };
+  }
   if (/dataset does not exist/.test(text)) {
     return { exitCode: ExitCode.noInput, hint: `check the dataset name ${where} with "zfs list"` };
   }

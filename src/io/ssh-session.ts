@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { NodeSSH } from 'node-ssh';
 import type { AnyAuthMethod, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
-import { utils as ssh2Utils } from 'ssh2';
+import ssh2 from 'ssh2';
 import { BackupError, ExitCode } from '../core/exit-codes';
 import { knownKeyTypes, sshKeyTypeFromBlob, verifyHostKey, type HostKeyVerdict } from './known-hosts';
 import type { ResolvedDestination } from './ssh-destination';
@@ -66,7 +66,7 @@ function loadKeys(dest: ResolvedDestination): { methods: AnyAuthMethod[]; skippe
     } catch (error) {
       throw new BackupError(ExitCode.notPermitted, `cannot read the private key ${file}: ${(error as Error).message}; run as root or fix its owner`);
     }
-    const parsed = ssh2Utils.parseKey(key);
+    const parsed = ssh2.utils.parseKey(key);
     if (parsed instanceof Error) {
       if (/encrypted|passphrase/i.test(parsed.message)) {
         if (agent) {
