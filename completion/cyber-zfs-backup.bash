@@ -1,0 +1,52 @@
+# Bash completion for cyber-zfs-backup(8); installed as /usr/share/bash-completion/completions/cyber-zfs-backup.
+
+_cyber_zfs_backup_ssh_hosts() {
+    # Host aliases (without wildcards) of the ssh config given on the line, else the packaged one.
+    local config=/etc/ssh/cyber-zfs-backup.ssh_config i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ ${COMP_WORDS[i]} == --ssh-config ]]; then
+            config=${COMP_WORDS[i + 1]}
+        elif [[ ${COMP_WORDS[i]} == --ssh-config=* ]]; then
+            config=${COMP_WORDS[i]#--ssh-config=}
+        fi
+    done
+    [[ -r $config ]] || return 0
+    awk 'tolower($1) == "host" { for (i = 2; i <= NF; i++) if ($i !~ /[*?!]/) print $i }' "$config" 2>/dev/null
+}
+
+_cyber_zfs_backup() {
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+    local options='--action --dataset --pool --dry-run --no-act -n --verbose -v --debug
+        --retention-policy --force-destroy-lots --ssh-destination --ssh-config
+        --zfs-receive-dataset --use-sudo --force-non-incremental --help --version'
+    COMPREPLY=()
+
+    # --retention-policy takes three numbers: offer nothing while they are typed.
+    local i
+    for ((i = COMP_CWORD - 1; i >= 1 && i >= COMP_CWORD - 3; i--)); do
+        [[ ${COMP_WORDS[i]} == --retention-policy ]] && return 0
+        [[ ${COMP_WORDS[i]} =~ ^[0-9]+$ ]] || break
+    done
+
+    case $prev in
+        --action)
+            mapfile -t COMPREPLY < <(compgen -W 'snapshot expire push' -- "$cur")
+            return 0 ;;
+        --dataset | --pool)
+            mapfile -t COMPREPLY < <(compgen -W "$(zfs list -H -o name -t filesystem 2>/dev/null)" -- "$cur")
+            return 0 ;;
+        --ssh-config)
+            compopt -o filenames 2>/dev/null
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+            return 0 ;;
+        --ssh-destination)
+            mapfile -t COMPREPLY < <(compgen -W "$(_cyber_zfs_backup_ssh_hosts)" -- "$cur")
+            return 0 ;;
+        --zfs-receive-dataset)
+            return 0 ;;
+    esac
+
+    mapfile -t COMPREPLY < <(compgen -W "$options" -- "$cur")
+}
+
+complete -F _cyber_zfs_backup cyber-zfs-backup
