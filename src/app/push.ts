@@ -47,6 +47,9 @@ async function remoteZfs(session: SshSession, args: string[], useSudo: boolean) 
 }
 
 function remoteFailure(what: string, stderr: string, code: number | null): BackupError {
+  if (code === null) {
+    return new BackupError(ExitCode.unavailable, `${what} on the receiving host did not finish: the connection was lost; check the link to the offsite host and run again`);
+  }
   const failure = classifyZfsError(stderr, 'remote');
   return new BackupError(failure.exitCode, `${what} failed on the receiving host (exit ${code ?? 'none'}): ${firstErrorLine(stderr)}; ${failure.hint}`);
 }
@@ -117,9 +120,9 @@ function reportTransfer(result: TransferResult, what: string, where: string): vo
       `${prefix}: the connection closed without an exit status${result.receiveSignal ? ` (signal ${result.receiveSignal})` : ''}, so zfs send was stopped; check the link to the offsite host; the next run repairs the receiver and resumes from the last common snapshot`,
     );
   }
-  const send = result.sendSignal ? `zfs send was stopped (${result.sendSignal})` : `zfs send exited ${result.sendExitCode}${result.sendStderr.trim() ? ': ' + firstErrorLine(result.sendStderr) : ''}`;
+  const send = result.sendStoppedByUs ? 'zfs send was stopped when the receiver ended' : result.sendSignal ? `zfs send was stopped (${result.sendSignal})` : `zfs send exited ${result.sendExitCode}${result.sendStderr.trim() ? ': ' + firstErrorLine(result.sendStderr) : ''}`;
   const recv = `zfs receive exited ${result.receiveExitCode}${result.receiveStderr.trim() ? ': ' + firstErrorLine(result.receiveStderr) : ''}`;
-  if (result.sendSignal) {
+  if (result.sendSignal && !result.sendStoppedByUs) {
     throw new BackupError(ExitCode.temporary, `${prefix}: ${send}, so the receiver got a cut stream (${recv}); the next run resumes from the last common snapshot`);
   }
   const failure = result.receiveExitCode !== 0 ? classifyZfsError(result.receiveStderr, 'remote') : classifyZfsError(result.sendStderr, 'local');

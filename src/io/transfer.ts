@@ -6,8 +6,10 @@ export interface TransferResult {
   bytes: number;
   seconds: number;
   sendExitCode: number;
-  /** Set when zfs send was stopped by a signal (we stop it when the channel closes first). */
+  /** Set when zfs send was stopped by a signal. */
   sendSignal: string | undefined;
+  /** True when we stopped zfs send because the channel closed first (the receiver's side ended). */
+  sendStoppedByUs: boolean;
   sendStderr: string;
   /** null when the channel closed without an exit status (connection lost). */
   receiveExitCode: number | null;
@@ -62,8 +64,16 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
     bytes += chunk.length;
   });
   stdout.pipe(channel);
+  let sendStoppedByUs = false;
+  let sendExited = false;
+  void send.finally(() => {
+    sendExited = true;
+  });
   const kill = () => {
-    if (send.exitCode === undefined || send.exitCode === null) send.kill('SIGTERM');
+    if (!sendExited) {
+      sendStoppedByUs = true;
+      send.kill('SIGTERM');
+    }
   };
   void closed.then(() => {
     stdout.unpipe(channel);
@@ -80,6 +90,7 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
       seconds: elapsed(),
       sendExitCode: result.exitCode ?? 128,
       sendSignal: result.signal ?? undefined,
+      sendStoppedByUs,
       sendStderr: String(result.stderr ?? ''),
       receiveExitCode,
       receiveSignal,

@@ -1,7 +1,7 @@
 // Fault suite: pushes cut at seeded random byte offsets heal on the next run, leaving an exact mirror and no leaked hold.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCliAsync } from '../bed/cli';
@@ -83,7 +83,7 @@ for (let chain = 0; chain < CHAINS; chain += 1) {
       // clear line, never a crash (70) or a usage error.
       if (cut.code !== 0) {
         t.is(cut.code, 69, cut.stderr);
-        t.regex(cut.stderr, /^cyber-zfs-backup: (push of .* failed after [\d.]+ MiB: the connection closed without an exit status|cannot connect to)/m);
+        t.regex(cut.stderr, /^cyber-zfs-backup: (push of .* failed after [\d.]+ MiB: the connection closed without an exit status|cannot connect to|listing .* on the receiving host did not finish: the connection was lost)/m);
       }
 
       const heal = await push(config);
@@ -117,8 +117,12 @@ async function loadedPair(mib: number, receiverSize = '512M') {
   return { local, receive, receiverPool, mnt, push };
 }
 
-async function killWhenRunning(words: string[]): Promise<number> {
+/** Kills (by PID) the process with these arguments once it appears; fails with the run's output if the run ends first. */
+async function killWhenRunning(words: string[], run: Promise<{ code: number; stderr: string }>): Promise<number> {
+  let ended: { code: number; stderr: string } | undefined;
+  void run.then((r) => (ended = r));
   for (let i = 0; i < 2400; i += 1) {
+    if (ended) throw new Error(`the run ended (exit ${ended.code}) before ${words.join(' ')} could be killed: ${ended.stderr}`);
     const [pid] = pidsWithArgs(words);
     if (pid) {
       process.kill(pid, 'SIGKILL');
@@ -132,7 +136,7 @@ async function killWhenRunning(words: string[]): Promise<number> {
 test('killing the remote zfs receive mid-stream: exit 75 with one line; the next run makes an exact mirror', async (t) => {
   const p = await loadedPair(64);
   const run = p.push();
-  await killWhenRunning(['receive', p.receive]);
+  await killWhenRunning(['receive', p.receive], run);
   const r = await run;
   t.is(r.code, 75, r.stderr);
   t.regex(r.stderr, /zfs receive on the receiving host was killed \((SIG)?KILL\)/);
@@ -144,8 +148,16 @@ test('killing the remote zfs receive mid-stream: exit 75 with one line; the next
 
 test('killing the local zfs send mid-stream: exit 75 naming both sides; the next run makes an exact mirror', async (t) => {
   const p = await loadedPair(64);
-  const run = p.push();
-  await killWhenRunning(['send', `${p.local}@2026-10-02T00:00:00Z`]);
+  // A zfs wrapper that records the PID of `zfs send` (exec keeps it) and waits for the test to kill it.
+  const dir = mkdtempSync(join(tmpdir(), 'czb-sendpid-'));
+  const wrapper = join(dir, 'zfs');
+  writeFileSync(wrapper, `#!/bin/sh\nif [ "$1" = send ]; then echo $$ > ${dir}/send.pid; sleep 1; fi\nexec zfs "$@"\n`, { mode: 0o755 });
+  const run = runCliAsync(['--action', 'push', '--dataset', p.local, '--zfs-receive-dataset', p.receive, '--ssh-config', sshd.config], { env: { CYBER_ZFS_BACKUP_ZFS: wrapper } });
+  const pidFile = join(dir, 'send.pid');
+  for (let i = 0; i < 2400 && !existsSync(pidFile); i += 1) await new Promise((r) => setTimeout(r, 25));
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  await new Promise((r) => setTimeout(r, 1200));
+  process.kill(pid, 'SIGKILL');
   const r = await run;
   t.is(r.code, 75, r.stderr);
   t.regex(r.stderr, /zfs send was stopped \(SIGKILL\), so the receiver got a cut stream \(zfs receive exited \d+/);
@@ -165,7 +177,7 @@ test('filling the receive pool: exit 73 saying to free space, sender unchanged; 
   t.is(r.code, 73, r.stderr);
   t.regex(r.stderr, /zfs receive exited \d+: .*(space|quota).*free space on the receiving host/i);
   t.deepEqual(treeSignature(p.local), before);
-  zfs('destroy', '-r', `${p.receiverPool.name}/filler`);
+  zfs('destroy', '-f', '-r', `${p.receiverPool.name}/filler`);
   const ok = await p.push();
   t.is(ok.code, 0, ok.stderr);
   t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
