@@ -7,7 +7,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 77
 fi
 # The packaging test (test/packaging) builds, lints and installs the .deb in a bookworm chroot.
-packages=(zfs-fuse openssh-server openssh-client util-linux ca-certificates debhelper dpkg-dev lintian mmdebstrap systemd-container)
+packages=(zfs-fuse openssh-server openssh-client util-linux ca-certificates debhelper dpkg-dev lintian mmdebstrap systemd-container sudo)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -27,7 +27,7 @@ export async function expireSnapshots(
       `refusing to expire ${dataset}: ${plan.snapshots.length} snapshot(s) are dated after now (${plan.now}), e.g. @${plan.snapshots[0]}; fix the system clock or rename those snapshots; nothing was destroyed`,
     );
   }
-  for (const name of plan.held) log.info(`keeping ${dataset}@${name}: it is held (replication base)`);
+  for (const name of plan.held) log.info(`keeping ${dataset}@${name}: it is held (the replication base, or another hold)`);
   if (plan.foreign.length > 0) log.debug({ foreign: plan.foreign.length }, 'snapshots not named by this tool are never expired');
   if (plan.tooMany) {
     log.warn(
@@ -44,9 +44,16 @@ export async function expireSnapshots(
     return { destroyed: [], kept: plan.keep.length, refusedTooMany: false };
   }
   const caps = await zfs.capabilities();
+  const busy: string[] = [];
   for (const argv of destroyArgs(dataset, plan.destroy, caps)) {
-    await zfs.run(argv, `zfs ${argv.join(' ')}`);
+    const result = await zfs.tryRun(argv);
+    if (result.exitCode === 0) continue;
+    // A hold placed since the listing (zfs-fuse leaves temporary ones after a killed send): keep it.
+    if (/dataset is busy|snapshot is held|it has user holds/i.test(result.stderr)) busy.push(argv[argv.length - 1] as string);
+    else await zfs.run(argv, `zfs ${argv.join(' ')}`);
   }
-  log.info(`expire ${dataset}: destroyed ${plan.destroy.length}, kept ${plan.keep.length + plan.held.length}`);
-  return { destroyed: plan.destroy, kept: plan.keep.length + plan.held.length, refusedTooMany: false };
+  for (const name of busy) log.warn(`kept ${name}: zfs says it is busy or held; it is expired on a later run once released`);
+  const destroyed = busy.length === 0 ? plan.destroy : plan.destroy.filter((n) => !busy.some((b) => b.includes(n)));
+  log.info(`expire ${dataset}: destroyed ${destroyed.length}, kept ${plan.ours.length - destroyed.length}`);
+  return { destroyed, kept: plan.ours.length - destroyed.length, refusedTooMany: false };
 }

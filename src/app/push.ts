@@ -46,6 +46,21 @@ async function remoteZfs(session: SshSession, args: string[], useSudo: boolean) 
   return session.exec(remoteZfsCommand(args, useSudo));
 }
 
+/** Every remote command line is shown with --debug, exactly as the remote shell gets it. */
+function traced(log: Deps['log'], session: SshSession): SshSession {
+  return {
+    exec: (command) => {
+      log.debug({ remote: command }, 'running on the receiving host');
+      return session.exec(command);
+    },
+    openChannel: (command) => {
+      log.debug({ remote: command }, 'streaming into the receiving host');
+      return session.openChannel(command);
+    },
+    close: () => session.close(),
+  };
+}
+
 function remoteFailure(what: string, stderr: string, code: number | null): BackupError {
   if (code === null) {
     return new BackupError(ExitCode.unavailable, `${what} on the receiving host did not finish: the connection was lost; check the link to the offsite host and run again`);
@@ -137,7 +152,7 @@ export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Prom
   const local = await zfs.tree(options.dataset);
   if (!local) throw new BackupError(ExitCode.noInput, `dataset ${options.dataset} does not exist on this host; check --dataset against "zfs list"`);
   const destination = await resolveDestination(deps.runner, options.sshDestination, options.sshConfig, [], (m) => log.warn(m));
-  const session = await deps.connect(destination);
+  const session = traced(log, await deps.connect(destination));
   try {
     const remoteCaps = await probeCapabilities(session, options.useSudo);
     const remote = await probeTree(session, options.receiveDataset, options.useSudo);
@@ -157,7 +172,7 @@ export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Prom
     }
 
     const base = plan.kind === 'incremental' ? plan.base : undefined;
-    const args = sendArgs(options.dataset, base, plan.target, streamFlags(caps, remoteCaps, false));
+    const args = sendArgs(options.dataset, base, plan.target, streamFlags(caps, remoteCaps, await isEncrypted(deps, caps, options.dataset)));
     const what = `${options.dataset}@${plan.target}${base ? ` (incremental from @${base})` : ' (full)'}`;
     if (options.dryRun) {
       const size = await estimateSize(deps, caps, args);
@@ -181,6 +196,14 @@ export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Prom
   } finally {
     session.close();
   }
+}
+
+/** Encrypted trees go raw (-w), so the offsite host never holds their keys; only OpenZFS has encryption. */
+async function isEncrypted(deps: Deps, caps: ZfsCapabilities, dataset: string): Promise<boolean> {
+  if (caps.flavour !== 'openzfs') return false;
+  const result = await deps.zfs.run(['get', '-H', '-p', '-o', 'value', 'encryption', dataset], `reading the encryption of ${dataset}`);
+  const value = result.stdout.trim();
+  return value !== '' && value !== 'off' && value !== '-';
 }
 
 /** A first push needs the receive dataset's parent; say so before anything is sent. */

@@ -1,0 +1,37 @@
+// The remote command line through a real sshd: hostile words reach zfs as one literal argument and run nothing.
+import test from 'ava';
+import { existsSync, rmSync } from 'node:fs';
+import { remoteZfsCommand } from '../../src/core/remote-command';
+import { runCommand } from '../../src/io/command';
+import { resolveDestination } from '../../src/io/ssh-destination';
+import { openSession } from '../../src/io/ssh-session';
+import { startSshd, type TestSshd } from '../bed/sshd';
+
+let sshd: TestSshd;
+test.before(async () => {
+  sshd = await startSshd();
+});
+test.after.always(async () => {
+  await sshd?.stop();
+});
+
+const PWNED = '/tmp/czb-pwned-session';
+const hostile = [`x'; touch ${PWNED}; echo '`, `$(touch ${PWNED})`, `\`touch ${PWNED}\``, `x && touch ${PWNED}`, `x | touch ${PWNED}`, `x\ntouch ${PWNED}`, `"; touch ${PWNED}; "`];
+
+for (const word of hostile) {
+  test(`zfs receives ${JSON.stringify(word)} as one argument`, async (t) => {
+    rmSync(PWNED, { force: true });
+    const session = await openSession(await resolveDestination(runCommand, 'offsite', sshd.config));
+    try {
+      const result = await session.exec(remoteZfsCommand(['list', '-H', '-o', 'name', word], false));
+      t.is(result.code, 1);
+      t.regex(result.stderr, /cannot open '[\s\S]*': (invalid dataset name|dataset does not exist)/);
+      t.true(result.stderr.includes(word.split('\n')[0] as string), result.stderr);
+      const echo = await session.exec(['printf', '%s', word].map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' '));
+      t.is(echo.stdout, word);
+    } finally {
+      session.close();
+    }
+    t.false(existsSync(PWNED));
+  });
+}
