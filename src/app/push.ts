@@ -7,11 +7,15 @@ import { remoteZfsCommand, remoteZfsSequence } from '../core/remote-command';
 import { planReplication, type RepairStep } from '../core/replication-plan';
 import { parseTree, type DatasetTree } from '../core/tree';
 import {
+  abortReceiveArgs,
   destroyDatasetArgs,
   holdArgs,
   listTreeArgs,
   receiveArgs,
+  receiverResumable,
   releaseArgs,
+  resumeReceiveArgs,
+  resumeSendArgs,
   rollbackArgs,
   sendArgs,
   setReceivedPropertiesArgs,
@@ -76,8 +80,8 @@ async function probeCapabilities(session: SshSession, useSudo: boolean): Promise
   return parseCapabilities(usage);
 }
 
-async function probeTree(session: SshSession, receiveDataset: string, useSudo: boolean): Promise<DatasetTree | undefined> {
-  const result = await remoteZfs(session, listTreeArgs(receiveDataset), useSudo);
+async function probeTree(session: SshSession, receiveDataset: string, useSudo: boolean, receiver: ZfsCapabilities): Promise<DatasetTree | undefined> {
+  const result = await remoteZfs(session, listTreeArgs(receiveDataset, receiverResumable(receiver)), useSudo);
   if (result.code === 0) return parseTree(receiveDataset, result.stdout);
   if (/dataset does not exist/i.test(result.stderr)) return undefined;
   throw remoteFailure(`listing ${receiveDataset}`, result.stderr, result.code);
@@ -155,7 +159,10 @@ export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Prom
   const session = traced(log, await deps.connect(destination));
   try {
     const remoteCaps = await probeCapabilities(session, options.useSudo);
-    const remote = await probeTree(session, options.receiveDataset, options.useSudo);
+    let remote = await probeTree(session, options.receiveDataset, options.useSudo, remoteCaps);
+    if (remote && (await settlePartialReceives(deps, session, options, caps, remoteCaps, remote))) {
+      remote = await probeTree(session, options.receiveDataset, options.useSudo, remoteCaps);
+    }
     if (!remote) await requireParent(session, options, where);
     const plan = planReplication(local, remote, options.forceNonIncremental);
     log.debug({ plan }, 'replication plan');
@@ -196,6 +203,48 @@ export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Prom
   } finally {
     session.close();
   }
+}
+
+/**
+ * An interrupted `receive -s` leaves partial state that blocks every other receive into that
+ * dataset: resume it with `send -t` where the sender can, otherwise (or if that fails) abort it
+ * with `receive -A`. Returns whether anything changed on the receiver.
+ */
+async function settlePartialReceives(
+  deps: Deps & PushDeps,
+  session: SshSession,
+  options: RunOptions,
+  sender: ZfsCapabilities,
+  receiver: ZfsCapabilities,
+  remote: DatasetTree,
+): Promise<boolean> {
+  const partial = [...remote.datasets.values()].filter((d) => d.resumeToken !== undefined);
+  if (partial.length === 0) return false;
+  for (const ds of partial) {
+    const name = joinDataset(options.receiveDataset, ds.relative);
+    const canResume = sender.sendFlags.has('t');
+    if (options.dryRun) {
+      deps.log.info(`dry run: would ${canResume ? 'resume' : 'abort'} the interrupted receive of ${name}`);
+      continue;
+    }
+    if (canResume) {
+      deps.log.warn(`resuming the interrupted receive of ${name}`);
+      const channel = await session.openChannel(remoteZfsCommand(resumeReceiveArgs(name), options.useSudo));
+      const result = await sendIntoChannel(channel, { zfsProgram: deps.zfsProgram, sendArgs: resumeSendArgs(ds.resumeToken as string) });
+      if (result.sendExitCode === 0 && result.receiveExitCode === 0) {
+        deps.log.info(`resumed ${name}: ${result.bytes} bytes in ${result.seconds.toFixed(1)} s`);
+        continue;
+      }
+      if (result.receiveExitCode === null) reportTransfer(result, `the resumed receive of ${name}`, options.sshDestination);
+      deps.log.warn(`resuming ${name} failed (${firstErrorLine(result.receiveStderr || result.sendStderr)}); aborting the partial receive instead`);
+    }
+    if (!receiver.receiveFlags.has('A')) {
+      throw new BackupError(ExitCode.dataRefused, `${name} on ${options.sshDestination} holds a partial receive that cannot be resumed or aborted here; run "zfs receive -A ${name}" there, then push again`);
+    }
+    await runRemote(session, [abortReceiveArgs(name)], options.useSudo, `aborting the partial receive of ${name}`);
+    deps.log.warn(`aborted the partial receive of ${name}; the push sends it again from the last common snapshot`);
+  }
+  return !options.dryRun;
 }
 
 /** Encrypted trees go raw (-w), so the offsite host never holds their keys; only OpenZFS has encryption. */

@@ -16,6 +16,8 @@ export interface DatasetInfo {
   guid: string;
   /** Oldest first (by createtxg). */
   snapshots: SnapshotInfo[];
+  /** Set when an interrupted `zfs receive -s` left partial state here (OpenZFS). */
+  resumeToken?: string;
 }
 
 export interface DatasetTree {
@@ -28,7 +30,7 @@ export interface DatasetTree {
 export class TreeParseError extends Error {}
 
 /**
- * Parses `zfs get -H -p -o name,property,value -r guid,createtxg,userrefs ROOT`.
+ * Parses `zfs get -H -p -o name,property,value -r guid,createtxg,userrefs[,receive_resume_token] ROOT`.
  * Bookmarks (`#`) and names outside the root are ignored.
  */
 export function parseTree(root: string, stdout: string): DatasetTree {
@@ -53,6 +55,7 @@ export function parseTree(root: string, stdout: string): DatasetTree {
       if (relative === undefined) continue;
       const ds = datasets.get(relative) ?? { relative, guid: '', snapshots: [] };
       if (property === 'guid') ds.guid = value;
+      else if (property === 'receive_resume_token' && value !== '-' && value !== '') ds.resumeToken = value;
       datasets.set(relative, ds);
     }
   }

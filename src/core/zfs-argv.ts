@@ -7,8 +7,14 @@ export const DESTROY_BATCH = 200;
 /** The properties the tree listing reads: enough to match snapshots by GUID and see holds. */
 export const TREE_PROPERTIES = 'guid,createtxg,userrefs';
 
-export function listTreeArgs(dataset: string): string[] {
-  return ['get', '-H', '-p', '-o', 'name,property,value', '-r', TREE_PROPERTIES, dataset];
+/** With `resumable`, also the partial-receive tokens (a property only OpenZFS knows). */
+export function listTreeArgs(dataset: string, resumable = false): string[] {
+  return ['get', '-H', '-p', '-o', 'name,property,value', '-r', resumable ? `${TREE_PROPERTIES},receive_resume_token` : TREE_PROPERTIES, dataset];
+}
+
+/** Whether an interrupted receive on this receiver keeps its partial state (`receive -s`). */
+export function receiverResumable(receiver: ZfsCapabilities): boolean {
+  return receiver.flavour === 'openzfs' && receiver.receiveFlags.has('s');
 }
 
 export function snapshotArgs(dataset: string, snapshot: string): string[] {
@@ -57,7 +63,19 @@ export function receivedProperties(mountpoint: string): Array<[string, string]> 
 
 export function receiveArgs(receiveDataset: string, receiver: ZfsCapabilities, mountpoint: string): string[] {
   const props = receiver.receiveSetsProperties ? receivedProperties(mountpoint).flatMap(([k, v]) => ['-o', `${k}=${v}`]) : [];
-  return ['receive', '-F', '-u', ...props, receiveDataset];
+  return ['receive', '-F', '-u', ...(receiverResumable(receiver) ? ['-s'] : []), ...props, receiveDataset];
+}
+
+export function resumeSendArgs(token: string): string[] {
+  return ['send', '-t', token];
+}
+
+export function resumeReceiveArgs(dataset: string): string[] {
+  return ['receive', '-s', '-u', dataset];
+}
+
+export function abortReceiveArgs(dataset: string): string[] {
+  return ['receive', '-A', dataset];
 }
 
 /** For receivers without `receive -o`: the same properties, set after the receive. */

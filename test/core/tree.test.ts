@@ -34,3 +34,9 @@ test('a snapshot without its guid or createtxg is an error', (t) => {
 test('an empty listing is an empty tree', (t) => {
   t.is(parseTree('tank/h', '').datasets.size, 0);
 });
+
+test('a receive_resume_token marks a dataset with partial receive state; "-" means none', (t) => {
+  const tree = parseTree('off/h', ['off/h\tguid\t1', 'off/h\treceive_resume_token\t-', 'off/h/a\tguid\t2', 'off/h/a\treceive_resume_token\t1-e2f2c6e1d-c8-789c636064000310a5', ''].join('\n'));
+  t.is(tree.datasets.get('')?.resumeToken, undefined);
+  t.is(tree.datasets.get('a')?.resumeToken, '1-e2f2c6e1d-c8-789c636064000310a5');
+});
