@@ -1,5 +1,6 @@
 // The chain survives an outage: 90 days of daily snapshot + expire with the offsite host down, then an incremental push.
 import test from 'ava';
+import { useBed } from '../bed/fixture';
 import { PassThrough } from 'node:stream';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,18 +14,10 @@ import { runCommand } from '../../src/io/command';
 import { createLogger } from '../../src/io/logger';
 import { openSession } from '../../src/io/ssh-session';
 import { makeLocalZfs } from '../../src/io/zfs';
-import { createPool, treeSignature, userrefs, zfs, type TestPool } from '../bed/pools';
-import { freePort, startSshd, type TestSshd } from '../bed/sshd';
+import { treeSignature, userrefs, zfs } from '../bed/pools';
+import { freePort } from '../bed/sshd';
 
-let sshd: TestSshd;
-const pools: TestPool[] = [];
-test.before(async () => {
-  sshd = await startSshd();
-});
-test.after.always(async () => {
-  pools.forEach((p) => p.destroy());
-  await sshd?.stop();
-});
+const bed = useBed(test);
 
 function deps(now: () => number, lines: string[]): RunDeps {
   const out = new PassThrough();
@@ -34,9 +27,8 @@ function deps(now: () => number, lines: string[]): RunDeps {
 }
 
 test('90 days with the offsite host down: the held base survives expire, and the next push is incremental from it', async (t) => {
-  const local = createPool('czbout');
-  const receiver = createPool('czboutr');
-  pools.push(local, receiver);
+  const local = bed.pool('czbout');
+  const receiver = bed.pool('czboutr');
   const root = `${local.name}/h`;
   zfs('create', root);
   zfs('create', `${root}/a`);
@@ -51,7 +43,7 @@ test('90 days with the offsite host down: the held base survives expire, and the
     retention: { days: 7, weeks: 4, months: 12 },
     forceDestroyLots: false,
     sshDestination: 'offsite',
-    sshConfig: sshd.config,
+    sshConfig: bed.sshd.config,
     receiveDataset: `${receiver.name}/offsite/h`,
     useSudo: false,
     forceNonIncremental: true,
@@ -63,7 +55,7 @@ test('90 days with the offsite host down: the held base survives expire, and the
   t.is(userrefs(`${root}@${base}`), 1);
 
   const deadPort = await freePort();
-  const down = sshd.writeConfig('cfg.down', [`Port ${deadPort}`, 'ConnectTimeout 5']);
+  const down = bed.sshd.writeConfig('cfg.down', [`Port ${deadPort}`, 'ConnectTimeout 5']);
   const names = [base];
   for (let d = 1; d <= 90; d += 1) {
     const now = day0.plus({ days: d });

@@ -1,28 +1,20 @@
 // Fault suite: pushes cut at seeded random byte offsets heal on the next run, leaving an exact mirror and no leaked hold.
 import test from 'ava';
+import { useBed } from '../bed/fixture';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCliAsync } from '../bed/cli';
 import { fingerprintMounted, fingerprintReceived, mountTree, pidsWithArgs, writeRandomFile } from '../bed/content';
-import { createPool, treeSignature, zfs, zfsTry, type TestPool } from '../bed/pools';
+import { treeSignature, zfs, zfsTry } from '../bed/pools';
 import { seededRandom, startRelay } from '../bed/relay';
-import { startSshd, type TestSshd } from '../bed/sshd';
 
 const SEED = Number(process.env.CZB_FAULT_SEED ?? 20261122);
 const CHAINS = 4;
 const CUTS_PER_CHAIN = 5;
 
-let sshd: TestSshd;
-const pools: TestPool[] = [];
-test.before(async () => {
-  sshd = await startSshd();
-});
-test.after.always(async () => {
-  pools.forEach((p) => p.destroy());
-  await sshd?.stop();
-});
+const bed = useBed(test);
 
 /** Our tag must be on `target` and on no other snapshot: release on every other one must say "no such tag". */
 function assertHoldOnlyOn(t: import('ava').ExecutionContext, root: string, tag: string, target: string): void {
@@ -39,9 +31,8 @@ function assertHoldOnlyOn(t: import('ava').ExecutionContext, root: string, tag: 
 for (let chain = 0; chain < CHAINS; chain += 1) {
   test(`chain ${chain + 1}: ${CUTS_PER_CHAIN} pushes cut at random offsets (seed ${SEED + chain}) each heal on the next run`, async (t) => {
     const random = seededRandom(SEED + chain);
-    const localPool = createPool('czbfl');
-    const receiverPool = createPool('czbfr', '512M');
-    pools.push(localPool, receiverPool);
+    const localPool = bed.pool('czbfl');
+    const receiverPool = bed.pool('czbfr', '512M');
     const local = `${localPool.name}/host`;
     const receive = `${receiverPool.name}/offsite/host`;
     zfs('create', local);
@@ -51,7 +42,7 @@ for (let chain = 0; chain < CHAINS; chain += 1) {
     for (const ds of ['a', 'a/b', 'c']) zfs('create', `${local}/${ds}`);
     writeRandomFile(mnt, 'root.bin', 200_000);
     zfs('snapshot', '-r', `${local}@2026-10-01T00:00:00Z`);
-    const config = sshd.config;
+    const config = bed.sshd.config;
     const push = (cfg: string) => runCliAsync(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', cfg]);
     const first = await runCliAsync(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', config, '--force-non-incremental']);
     t.is(first.code, 0, first.stderr);
@@ -72,10 +63,10 @@ for (let chain = 0; chain < CHAINS; chain += 1) {
       const streamEstimate = 1_800_000;
       const cutAfter = 3000 + Math.floor(random() * streamEstimate * 1.05);
       t.log(`chain ${chain + 1} round ${round + 1}: cutting after ${cutAfter} bytes`);
-      const relay = await startRelay(sshd.port, { cutAfter });
-      const kh = join(sshd.dir, `known_hosts.relay${relay.port}`);
-      execFileSync('sh', ['-c', 'printf "%s\\n" "$1" > "$2"', 'sh', sshd.hostKeyLine.replace(`:${sshd.port} `, `:${relay.port} `), kh]);
-      const cutConfig = sshd.writeConfig(`cfg.relay${relay.port}`, [`Port ${relay.port}`, `UserKnownHostsFile ${kh}`]);
+      const relay = await startRelay(bed.sshd.port, { cutAfter });
+      const kh = join(bed.sshd.dir, `known_hosts.relay${relay.port}`);
+      execFileSync('sh', ['-c', 'printf "%s\\n" "$1" > "$2"', 'sh', bed.sshd.hostKeyLine.replace(`:${bed.sshd.port} `, `:${relay.port} `), kh]);
+      const cutConfig = bed.sshd.writeConfig(`cfg.relay${relay.port}`, [`Port ${relay.port}`, `UserKnownHostsFile ${kh}`]);
       const cut = await push(cutConfig);
       await relay.close();
       t.log(`  cut run: exit ${cut.code} after ${relay.passed()} bytes: ${cut.stderr.trim().split('\n').pop() ?? ''}`);
@@ -97,9 +88,8 @@ for (let chain = 0; chain < CHAINS; chain += 1) {
 
 /** A pushed pair whose next push carries `mib` MiB of fresh random data. */
 async function loadedPair(mib: number, receiverSize = '512M') {
-  const localPool = createPool('czbfk');
-  const receiverPool = createPool('czbfkr', receiverSize);
-  pools.push(localPool, receiverPool);
+  const localPool = bed.pool('czbfk');
+  const receiverPool = bed.pool('czbfkr', receiverSize);
   const local = `${localPool.name}/host`;
   const receive = `${receiverPool.name}/offsite/host`;
   zfs('create', local);
@@ -109,7 +99,7 @@ async function loadedPair(mib: number, receiverSize = '512M') {
   zfs('create', `${local}/a`);
   writeRandomFile(mnt, 'small.bin', 100_000);
   zfs('snapshot', '-r', `${local}@2026-10-01T00:00:00Z`);
-  const push = (...extra: string[]) => runCliAsync(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', sshd.config, ...extra]);
+  const push = (...extra: string[]) => runCliAsync(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', bed.sshd.config, ...extra]);
   const first = await push('--force-non-incremental');
   if (first.code !== 0) throw new Error(first.stderr);
   for (let i = 0; i < mib; i += 8) writeRandomFile(join(mnt, 'a'), `big${i}.bin`, 8 * 1048576);
@@ -152,7 +142,7 @@ test('killing the local zfs send mid-stream: exit 75 naming both sides; the next
   const dir = mkdtempSync(join(tmpdir(), 'czb-sendpid-'));
   const wrapper = join(dir, 'zfs');
   writeFileSync(wrapper, `#!/bin/sh\nif [ "$1" = send ]; then echo $$ > ${dir}/send.pid; sleep 1; fi\nexec zfs "$@"\n`, { mode: 0o755 });
-  const run = runCliAsync(['--action', 'push', '--dataset', p.local, '--zfs-receive-dataset', p.receive, '--ssh-config', sshd.config], { env: { CYBER_ZFS_BACKUP_ZFS: wrapper } });
+  const run = runCliAsync(['--action', 'push', '--dataset', p.local, '--zfs-receive-dataset', p.receive, '--ssh-config', bed.sshd.config], { env: { CYBER_ZFS_BACKUP_ZFS: wrapper } });
   const pidFile = join(dir, 'send.pid');
   for (let i = 0; i < 2400 && !existsSync(pidFile); i += 1) await new Promise((r) => setTimeout(r, 25));
   const pid = Number(readFileSync(pidFile, 'utf8'));
@@ -168,16 +158,14 @@ test('killing the local zfs send mid-stream: exit 75 naming both sides; the next
 
 test('filling the receive pool: exit 73 saying to free space, sender unchanged; after freeing space the next push succeeds', async (t) => {
   const p = await loadedPair(96, '256M');
-  zfs('create', `${p.receiverPool.name}/filler`);
-  const filler = mkdtempSync(join(tmpdir(), 'czb-filler-'));
-  zfs('set', `mountpoint=${filler}`, `${p.receiverPool.name}/filler`);
-  for (let i = 0; i < 120; i += 8) writeRandomFile(filler, `f${i}.bin`, 8 * 1048576);
+  // A reservation takes the pool's free space at once, with no data written.
+  zfs('create', '-o', 'reservation=180M', `${p.receiverPool.name}/filler`);
   const before = treeSignature(p.local);
   const r = await p.push();
   t.is(r.code, 73, r.stderr);
   t.regex(r.stderr, /zfs receive exited \d+: .*(space|quota).*free space on the receiving host/i);
   t.deepEqual(treeSignature(p.local), before);
-  zfs('destroy', '-f', '-r', `${p.receiverPool.name}/filler`);
+  zfs('set', 'reservation=none', `${p.receiverPool.name}/filler`);
   const ok = await p.push();
   t.is(ok.code, 0, ok.stderr);
   t.deepEqual(treeSignature(p.receive), treeSignature(p.local));

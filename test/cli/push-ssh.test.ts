@@ -1,29 +1,20 @@
-// Integration: what push takes from the ssh config — ProxyJump, hashed known_hosts, @revoked — and --use-sudo, through a real sshd.
+// Integration: what push takes from the ssh config — ProxyJump, hashed known_hosts, @revoked — and --use-sudo, through a real bed.sshd.
 import test from 'ava';
+import { useBed } from '../bed/fixture';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { mountTree, writeRandomFile } from '../bed/content';
 import { join } from 'node:path';
 import { runCliAsync } from '../bed/cli';
-import { createPool, poolState, treeSignature, zfs, type TestPool } from '../bed/pools';
+import { poolState, treeSignature, zfs, type TestPool } from '../bed/pools';
 import { startRelay } from '../bed/relay';
-import { startSshd, type TestSshd } from '../bed/sshd';
 
-let sshd: TestSshd;
-const pools: TestPool[] = [];
-test.before(async () => {
-  sshd = await startSshd();
-});
-test.after.always(async () => {
-  pools.forEach((p) => p.destroy());
-  await sshd?.stop();
-});
+const bed = useBed(test);
 
 function pair() {
-  const localPool = createPool('czbss');
-  const receiverPool = createPool('czbssr');
-  pools.push(localPool, receiverPool);
+  const localPool = bed.pool('czbss');
+  const receiverPool = bed.pool('czbssr');
   const local = `${localPool.name}/h`;
   zfs('create', local);
   zfs('create', `${local}/a`);
@@ -40,12 +31,12 @@ test('ProxyJump: the push goes through the jump host (one hop), each host verifi
   writeRandomFile(mnt, 'data.bin', 600_000);
   zfs('snapshot', '-r', `${p.local}@2026-10-02T00:00:00Z`);
   // The jump host is reached through a counting relay, the target as sshd itself from the jump host.
-  const relay = await startRelay(sshd.port, {});
-  const kh = join(sshd.dir, 'known_hosts.jump');
-  writeFileSync(kh, `${sshd.hostKeyLine}\n${sshd.hostKeyLine.replace(`:${sshd.port} `, `:${relay.port} `)}\n`);
-  const config = join(sshd.dir, 'cfg.proxyjump');
-  const common = ['  User root', `  IdentityFile ${sshd.clientKey}`, '  IdentitiesOnly yes', `  UserKnownHostsFile ${kh}`, '  GlobalKnownHostsFile /dev/null', '  BatchMode yes'];
-  writeFileSync(config, ['Host offsite', '  HostName 127.0.0.1', `  Port ${sshd.port}`, '  ProxyJump jumphost', ...common, 'Host jumphost', '  HostName 127.0.0.1', `  Port ${relay.port}`, ...common, ''].join('\n'));
+  const relay = await startRelay(bed.sshd.port, {});
+  const kh = join(bed.sshd.dir, 'known_hosts.jump');
+  writeFileSync(kh, `${bed.sshd.hostKeyLine}\n${bed.sshd.hostKeyLine.replace(`:${bed.sshd.port} `, `:${relay.port} `)}\n`);
+  const config = join(bed.sshd.dir, 'cfg.proxyjump');
+  const common = ['  User root', `  IdentityFile ${bed.sshd.clientKey}`, '  IdentitiesOnly yes', `  UserKnownHostsFile ${kh}`, '  GlobalKnownHostsFile /dev/null', '  BatchMode yes'];
+  writeFileSync(config, ['Host offsite', '  HostName 127.0.0.1', `  Port ${bed.sshd.port}`, '  ProxyJump jumphost', ...common, 'Host jumphost', '  HostName 127.0.0.1', `  Port ${relay.port}`, ...common, ''].join('\n'));
   const r = await p.push(config);
   await relay.close();
   t.is(r.code, 0, r.stderr);
@@ -56,18 +47,18 @@ test('ProxyJump: the push goes through the jump host (one hop), each host verifi
 
 test('hashed known_hosts entries are honoured; a @revoked key is refused with exit 69', async (t) => {
   const p = pair();
-  const hashed = join(sshd.dir, 'known_hosts.hashed');
-  writeFileSync(hashed, `${sshd.hostKeyLine}\n`);
+  const hashed = join(bed.sshd.dir, 'known_hosts.hashed');
+  writeFileSync(hashed, `${bed.sshd.hostKeyLine}\n`);
   execFileSync('ssh-keygen', ['-q', '-H', '-f', hashed], { stdio: 'ignore' });
   t.regex(readFileSync(hashed, 'utf8'), /^\|1\|/);
-  const ok = await p.push(sshd.writeConfig('cfg.hashed', [`UserKnownHostsFile ${hashed}`]));
+  const ok = await p.push(bed.sshd.writeConfig('cfg.hashed', [`UserKnownHostsFile ${hashed}`]));
   t.is(ok.code, 0, ok.stderr);
 
   zfs('snapshot', '-r', `${p.local}@2026-10-02T00:00:00Z`);
   const before = poolState(p.receiverPool.name);
-  const revoked = join(sshd.dir, 'known_hosts.revoked');
-  writeFileSync(revoked, `@revoked ${sshd.hostKeyLine}\n${sshd.hostKeyLine}\n`);
-  const refused = await p.push(sshd.writeConfig('cfg.revoked', [`UserKnownHostsFile ${revoked}`]));
+  const revoked = join(bed.sshd.dir, 'known_hosts.revoked');
+  writeFileSync(revoked, `@revoked ${bed.sshd.hostKeyLine}\n${bed.sshd.hostKeyLine}\n`);
+  const refused = await p.push(bed.sshd.writeConfig('cfg.revoked', [`UserKnownHostsFile ${revoked}`]));
   t.is(refused.code, 69);
   t.regex(refused.stderr, /host key refused: .* marks @revoked/);
   t.is(poolState(p.receiverPool.name), before);
@@ -75,7 +66,7 @@ test('hashed known_hosts entries are honoured; a @revoked key is refused with ex
 
 test('--use-sudo runs the remote zfs as sudo -n zfs', async (t) => {
   const p = pair();
-  const r = await p.push(sshd.config, '--use-sudo', '--debug');
+  const r = await p.push(bed.sshd.config, '--use-sudo', '--debug');
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, /streaming into the receiving host remote="sudo -n zfs receive -F -u /);
   t.regex(r.stderr, /running on the receiving host remote="sudo -n zfs get -H -p/);

@@ -1,21 +1,14 @@
 // Integration: push through the built CLI, real zfs-fuse pools and a real OpenSSH server on 127.0.0.1.
 import test from 'ava';
+import { useBed } from '../bed/fixture';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPool, poolState, snapshotsByDataset, treeSignature, userrefs, zfs, zfsTry, type TestPool } from '../bed/pools';
-import { startSshd, keygen, type TestSshd } from '../bed/sshd';
+import { poolState, snapshotsByDataset, treeSignature, userrefs, zfs, zfsTry, type TestPool } from '../bed/pools';
+import { keygen } from '../bed/sshd';
 import { runCli } from '../bed/cli';
 
-let sshd: TestSshd;
-const pools: TestPool[] = [];
-test.before(async () => {
-  sshd = await startSshd();
-});
-test.after.always(async () => {
-  pools.forEach((p) => p.destroy());
-  await sshd?.stop();
-});
+const bed = useBed(test);
 
 interface Pair {
   local: string;
@@ -27,9 +20,8 @@ interface Pair {
 
 /** A sender tree (root, a, a/b) with one snapshot, and an empty receiver pool with a parent dataset. */
 function pair(receiverSize = '256M'): Pair {
-  const localPool = createPool('czbps');
-  const receiverPool = createPool('czbpr', receiverSize);
-  pools.push(localPool, receiverPool);
+  const localPool = bed.pool('czbps');
+  const receiverPool = bed.pool('czbpr', receiverSize);
   const local = `${localPool.name}/host`;
   for (const ds of [local, `${local}/a`, `${local}/a/b`]) zfs('create', ds);
   zfs('create', `${receiverPool.name}/offsite`);
@@ -40,7 +32,7 @@ function pair(receiverSize = '256M'): Pair {
     receive,
     localPool,
     receiverPool,
-    push: (...extra) => runCli(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', sshd.config, ...extra]),
+    push: (...extra) => runCli(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', bed.sshd.config, ...extra]),
   };
 }
 
@@ -91,7 +83,7 @@ test('expire locally, then push: the receiver loses the same snapshots', (t) => 
   t.is(p.push().code, 0);
   t.is(snapshotsByDataset(p.receive).get('a/b')?.length, 4);
   zfs('snapshot', '-r', `${p.local}@2026-11-03T00:00:00Z`);
-  const ex = runCli(['--action', 'expire', 'push', '--dataset', p.local, '--zfs-receive-dataset', p.receive, '--ssh-config', sshd.config, '--force-destroy-lots']);
+  const ex = runCli(['--action', 'expire', 'push', '--dataset', p.local, '--zfs-receive-dataset', p.receive, '--ssh-config', bed.sshd.config, '--force-destroy-lots']);
   t.is(ex.code, 0, ex.stderr);
   const expected = ['2026-11-01T12:00:00Z', '2026-11-02T00:00:00Z', '2026-11-03T00:00:00Z'];
   t.deepEqual(snapshotsByDataset(p.local).get('a/b'), expected);
@@ -152,7 +144,7 @@ test('--action push alone sends the newest existing snapshot, without taking one
 test('the full default run: snapshot, expire and push in one command', (t) => {
   const p = pair();
   t.is(p.push('--force-non-incremental').code, 0);
-  const r = runCli(['--dataset', p.local, '--zfs-receive-dataset', p.receive, '--ssh-config', sshd.config]);
+  const r = runCli(['--dataset', p.local, '--zfs-receive-dataset', p.receive, '--ssh-config', bed.sshd.config]);
   t.is(r.code, 0, r.stderr);
   t.is(snapshotsByDataset(p.local).get('')?.length, 2);
   t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
@@ -163,17 +155,17 @@ test('host keys: unknown and changed keys are refused with exit 69 and nothing i
   t.is(p.push('--force-non-incremental').code, 0);
   zfs('snapshot', '-r', `${p.local}@2026-11-02T00:00:00Z`);
   const before = poolState(p.receiverPool.name);
-  const empty = join(sshd.dir, 'known_hosts.empty');
+  const empty = join(bed.sshd.dir, 'known_hosts.empty');
   writeFileSync(empty, '');
-  const unknown = runCli(['--action', 'push', '--dataset', p.local, '--zfs-receive-dataset', p.receive, '--ssh-config', sshd.writeConfig('cfg.unknown', [`UserKnownHostsFile ${empty}`])]);
+  const unknown = runCli(['--action', 'push', '--dataset', p.local, '--zfs-receive-dataset', p.receive, '--ssh-config', bed.sshd.writeConfig('cfg.unknown', [`UserKnownHostsFile ${empty}`])]);
   t.is(unknown.code, 69);
   t.regex(unknown.stderr, /host key refused: \[127\.0\.0\.1\]:\d+ is not in known_hosts .* offered ssh-ed25519 SHA256:\S+; .*ssh-keyscan -p \d+ 127\.0\.0\.1 >>/);
 
-  const other = join(sshd.dir, 'other_host_key');
+  const other = join(bed.sshd.dir, 'other_host_key');
   keygen(other);
-  const changedFile = join(sshd.dir, 'known_hosts.changed');
-  writeFileSync(changedFile, `[127.0.0.1]:${sshd.port} ${readFileSync(`${other}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
-  const changed = runCli(['--action', 'push', '--dataset', p.local, '--zfs-receive-dataset', p.receive, '--ssh-config', sshd.writeConfig('cfg.changed', [`UserKnownHostsFile ${changedFile}`])]);
+  const changedFile = join(bed.sshd.dir, 'known_hosts.changed');
+  writeFileSync(changedFile, `[127.0.0.1]:${bed.sshd.port} ${readFileSync(`${other}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
+  const changed = runCli(['--action', 'push', '--dataset', p.local, '--zfs-receive-dataset', p.receive, '--ssh-config', bed.sshd.writeConfig('cfg.changed', [`UserKnownHostsFile ${changedFile}`])]);
   t.is(changed.code, 69);
   t.regex(changed.stderr, /host key refused: .* holds another key for it; this may be an attack/);
   t.is(poolState(p.receiverPool.name), before);
@@ -181,9 +173,9 @@ test('host keys: unknown and changed keys are refused with exit 69 and nothing i
 
 test('a client key the server does not accept is refused with exit 77', (t) => {
   const p = pair();
-  const stranger = join(sshd.dir, 'stranger_key');
+  const stranger = join(bed.sshd.dir, 'stranger_key');
   keygen(stranger);
-  const r = runCli(['--action', 'push', '--dataset', p.local, '--zfs-receive-dataset', p.receive, '--force-non-incremental', '--ssh-config', sshd.writeConfig('cfg.stranger', [], 'offsite', stranger)]);
+  const r = runCli(['--action', 'push', '--dataset', p.local, '--zfs-receive-dataset', p.receive, '--force-non-incremental', '--ssh-config', bed.sshd.writeConfig('cfg.stranger', [], 'offsite', stranger)]);
   t.is(r.code, 77);
   t.regex(r.stderr, /SSH login to root@\[127\.0\.0\.1\]:\d+ \(offsite\) was refused/);
   t.is(zfsTry('list', p.receive).status, 1);
