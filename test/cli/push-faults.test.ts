@@ -37,7 +37,7 @@ for (let chain = 0; chain < CHAINS; chain += 1) {
     const receive = `${receiverPool.name}/offsite/host`;
     zfs('create', local);
     zfs('create', `${receiverPool.name}/offsite`);
-    const mnt = mkdtempSync(join(tmpdir(), 'czb-fault-'));
+    const mnt = mkdtempSync(join(localPool.dir, 'mnt-'));
     mountTree(local, mnt);
     for (const ds of ['a', 'a/b', 'c']) zfs('create', `${local}/${ds}`);
     writeRandomFile(mnt, 'root.bin', 200_000);
@@ -80,7 +80,7 @@ for (let chain = 0; chain < CHAINS; chain += 1) {
       const heal = await push(config);
       t.is(heal.code, 0, `round ${round + 1} (cut after ${cutAfter}): ${heal.stderr}`);
       t.deepEqual(treeSignature(receive), treeSignature(local), `round ${round + 1}: names and GUIDs per dataset`);
-      t.deepEqual(fingerprintReceived(receive, mkdtempSync(join(tmpdir(), 'czb-fault-recv-'))), fingerprintMounted(mnt), `round ${round + 1}: file checksums`);
+      t.deepEqual(fingerprintReceived(receive, mkdtempSync(join(receiverPool.dir, 'mnt-'))), fingerprintMounted(mnt), `round ${round + 1}: file checksums`);
       assertHoldOnlyOn(t, local, tag, stamp(18));
     }
   });
@@ -94,7 +94,7 @@ async function loadedPair(mib: number, receiverSize = '512M') {
   const receive = `${receiverPool.name}/offsite/host`;
   zfs('create', local);
   zfs('create', `${receiverPool.name}/offsite`);
-  const mnt = mkdtempSync(join(tmpdir(), 'czb-kill-'));
+  const mnt = mkdtempSync(join(localPool.dir, 'mnt-'));
   mountTree(local, mnt);
   zfs('create', `${local}/a`);
   writeRandomFile(mnt, 'small.bin', 100_000);
@@ -133,7 +133,7 @@ test('killing the remote zfs receive mid-stream: exit 75 with one line; the next
   const heal = await p.push();
   t.is(heal.code, 0, heal.stderr);
   t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
-  t.deepEqual(fingerprintReceived(p.receive, mkdtempSync(join(tmpdir(), 'czb-kill-recv-'))), fingerprintMounted(p.mnt));
+  t.deepEqual(fingerprintReceived(p.receive, mkdtempSync(join(p.receiverPool.dir, 'mnt-'))), fingerprintMounted(p.mnt));
 });
 
 test('killing the local zfs send mid-stream: exit 75 naming both sides; the next run makes an exact mirror', async (t) => {

@@ -3,7 +3,6 @@ import test from 'ava';
 import { useBed } from '../bed/fixture';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { mountTree, writeRandomFile } from '../bed/content';
 import { join } from 'node:path';
 import { runCliAsync } from '../bed/cli';
@@ -21,12 +20,12 @@ function pair() {
   zfs('create', `${receiverPool.name}/offsite`);
   zfs('snapshot', '-r', `${local}@2026-10-01T00:00:00Z`);
   const receive = `${receiverPool.name}/offsite/h`;
-  return { local, receive, receiverPool, push: (config: string, ...extra: string[]) => runCliAsync(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', config, '--force-non-incremental', ...extra]) };
+  return { local, receive, localPool, receiverPool, push: (config: string, ...extra: string[]) => runCliAsync(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', config, '--force-non-incremental', ...extra]) };
 }
 
 test('ProxyJump: the push goes through the jump host (one hop), each host verified against known_hosts', async (t) => {
   const p = pair();
-  const mnt = mkdtempSync(join(tmpdir(), 'czb-jump-'));
+  const mnt = mkdtempSync(join(p.localPool.dir, 'mnt-'));
   mountTree(p.local, mnt);
   writeRandomFile(mnt, 'data.bin', 600_000);
   zfs('snapshot', '-r', `${p.local}@2026-10-02T00:00:00Z`);
