@@ -1,8 +1,5 @@
 // ZFS dataset and snapshot name rules, and the UTC timestamp names that mark snapshots as ours.
 
-/** Our snapshot names: `YYYY-MM-DDTHH:MM:SSZ`, UTC. Nothing else is ever expired. */
-const OUR_SNAPSHOT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
-
 /** Characters ZFS allows in a component, minus the space we refuse for safety. */
 const COMPONENT = /^[A-Za-z0-9_.:-]+$/;
 const RESERVED_POOL_NAMES = new Set(['mirror', 'raidz', 'raidz1', 'raidz2', 'raidz3', 'draid', 'spare', 'log', 'cache', 'special', 'dedup']);
@@ -40,14 +37,39 @@ export function snapshotNameFor(epochMs: number): string {
   return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-/** The instant an our-form snapshot name stands for, or undefined when the name is not ours. */
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number);
+}
+
+/** Digits of `name` from `from` to `to` (exclusive) as a number, or -1 when any is not a digit. */
+export function digits(name: string, from: number, to: number): number {
+  let value = 0;
+  for (let i = from; i < to; i += 1) {
+    const c = name.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    value = value * 10 + c;
+  }
+  return value;
+}
+
+/**
+ * The instant an our-form snapshot name (`YYYY-MM-DDTHH:MM:SSZ`) stands for, or undefined when the
+ * name is not ours. Read by position rather than by regular expression: expire reads every name.
+ */
 export function parseSnapshotTime(name: string): number | undefined {
-  const m = OUR_SNAPSHOT.exec(name);
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
-  const t = Date.UTC(y, mo - 1, d, h, mi, s);
-  // Reject impossible dates such as 2026-02-30 that Date.UTC would roll over.
-  return snapshotNameFor(t) === name ? t : undefined;
+  if (name.length !== 20 || name[4] !== '-' || name[7] !== '-' || name[10] !== 'T' || name[13] !== ':' || name[16] !== ':' || name[19] !== 'Z') return undefined;
+  const y = digits(name, 0, 4);
+  const mo = digits(name, 5, 7);
+  const d = digits(name, 8, 10);
+  const h = digits(name, 11, 13);
+  const mi = digits(name, 14, 16);
+  const s = digits(name, 17, 19);
+  // Impossible dates such as 2026-02-30 or 24:00:00 are not ours (Date.UTC would roll them over).
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return undefined;
+  return Date.UTC(y, mo - 1, d, h, mi, s);
 }
 
 export function isOurSnapshotName(name: string): boolean {

@@ -57,42 +57,82 @@ function newest(ds: DatasetInfo): SnapshotRef[] {
   return ds.snapshots.slice(-EVIDENCE_ROWS).reverse().map(({ name, guid }) => ({ name, guid }));
 }
 
-/**
- * What the tree needs so that `send -R -I @base` applies, or the problems that make `base` unusable.
- * Every dataset on both sides must hold the base with the same GUID, or be a half-received newcomer.
- */
-function checkBase(local: DatasetTree, remote: DatasetTree, base: string): { repairs: RepairStep[]; problems: string[] } {
-  const repairs: RepairStep[] = [];
-  const problems: string[] = [];
-  for (const [relative, localDs] of local.datasets) {
+/** Both sides of one dataset, indexed once: candidate bases are then checked in constant time each. */
+interface Pair {
+  relative: string;
+  local: DatasetInfo;
+  localByName: Map<string, SnapshotInfo>;
+  remote: DatasetInfo | undefined;
+  remoteByName: Map<string, SnapshotInfo>;
+  /** Every snapshot of the receiver's copy exists on the sender with the same GUID (computed on first use). */
+  remoteWithinLocal: () => boolean;
+}
+
+function pairUp(local: DatasetTree, remote: DatasetTree): Pair[] {
+  return [...local.datasets].map(([relative, localDs]) => {
     const remoteDs = remote.datasets.get(relative);
-    const localSnaps = byName(localDs);
-    const localBase = localSnaps.get(base);
-    const label = joinDataset(remote.root, relative);
-    if (!remoteDs) {
-      if (localBase) problems.push(`${label} is missing on the receiver although ${joinDataset(local.root, relative)}@${base} exists`);
-      continue;
+    const localByName = byName(localDs);
+    let within: boolean | undefined;
+    return {
+      relative,
+      local: localDs,
+      localByName,
+      remote: remoteDs,
+      remoteByName: byName(remoteDs),
+      remoteWithinLocal: () => (within ??= (remoteDs?.snapshots ?? []).every((s) => localByName.get(s.name)?.guid === s.guid)),
+    };
+  });
+}
+
+/**
+ * Why `base` cannot start a `send -R -I` stream for this tree (empty when it can). Every dataset on
+ * both sides must hold the base with the same GUID, or be a newcomer the receiver holds only part of.
+ * With `all` false it stops at the first problem, and moves that dataset to the front of `pairs`:
+ * the dataset that ruled out one candidate usually rules out the next, so a tree that shares no
+ * usable base is rejected in time linear in its snapshots, not their square.
+ */
+function baseProblems(pairs: Pair[], local: DatasetTree, remote: DatasetTree, base: string, all: boolean): string[] {
+  const problems: string[] = [];
+  for (let i = 0; i < pairs.length; i += 1) {
+    const p = pairs[i] as Pair;
+    const localBase = p.localByName.get(base);
+    let problem: string | undefined;
+    if (!p.remote) {
+      if (localBase) problem = `${joinDataset(remote.root, p.relative)} is missing on the receiver although ${joinDataset(local.root, p.relative)}@${base} exists`;
+    } else if (localBase) {
+      const remoteBase = p.remoteByName.get(base);
+      if (!remoteBase) problem = `${joinDataset(remote.root, p.relative)} lacks @${base}`;
+      else if (remoteBase.guid !== localBase.guid) problem = `${joinDataset(remote.root, p.relative)}@${base} has GUID ${remoteBase.guid}, the sender's has ${localBase.guid}`;
+    } else if (!p.remoteWithinLocal()) {
+      const foreign = p.remote.snapshots.filter((s) => p.localByName.get(s.name)?.guid !== s.guid);
+      problem = `${joinDataset(remote.root, p.relative)} holds ${foreign.map((s) => '@' + s.name).join(', ')} that the sender does not have`;
     }
-    const remoteSnaps = byName(remoteDs);
-    const remoteBase = remoteSnaps.get(base);
-    if (localBase) {
-      if (!remoteBase) problems.push(`${label} lacks @${base}`);
-      else if (remoteBase.guid !== localBase.guid) problems.push(`${label}@${base} has GUID ${remoteBase.guid}, the sender's has ${localBase.guid}`);
-      else {
-        const discards = remoteDs.snapshots.filter((s) => s.createtxg > remoteBase.createtxg).map((s) => s.name);
-        if (discards.length > 0) repairs.push({ kind: 'rollback', relative, to: base, discards });
+    if (problem !== undefined) {
+      problems.push(problem);
+      if (!all) {
+        pairs.splice(i, 1);
+        pairs.unshift(p);
+        break;
       }
-      continue;
     }
-    // Created on the sender after the base: the receiver's copy must be a part of the sender's.
-    const foreign = remoteDs.snapshots.filter((s) => localSnaps.get(s.name)?.guid !== s.guid);
-    if (foreign.length > 0) problems.push(`${label} holds ${foreign.map((s) => '@' + s.name).join(', ')} that the sender does not have`);
-    else repairs.push({ kind: 'destroy', relative, snapshots: remoteDs.snapshots.map((s) => s.name) });
   }
-  // A dataset of the sender's tree whose parent is repaired by destroy is removed with it.
+  return problems;
+}
+
+/** What the receiver needs before a stream from `base` applies: roll back what got ahead, remove half-received newcomers. */
+function repairsFor(pairs: readonly Pair[], base: string): RepairStep[] {
+  const repairs: RepairStep[] = [];
+  for (const p of pairs) {
+    if (!p.remote) continue;
+    if (p.localByName.has(base)) {
+      const remoteBase = p.remoteByName.get(base) as SnapshotInfo;
+      const discards = p.remote.snapshots.filter((s) => s.createtxg > remoteBase.createtxg).map((s) => s.name);
+      if (discards.length > 0) repairs.push({ kind: 'rollback', relative: p.relative, to: base, discards });
+    } else repairs.push({ kind: 'destroy', relative: p.relative, snapshots: p.remote.snapshots.map((s) => s.name) });
+  }
+  // A dataset below one that is destroyed goes with it.
   const destroyed = repairs.filter((r) => r.kind === 'destroy').map((r) => r.relative);
-  const kept = repairs.filter((r) => !destroyed.some((d) => r.relative !== d && r.relative.startsWith(d + '/')));
-  return { repairs: kept, problems };
+  return repairs.filter((r) => !destroyed.some((d) => r.relative !== d && r.relative.startsWith(d + '/')));
 }
 
 export function planReplication(local: DatasetTree, remote: DatasetTree | undefined, forceNonIncremental: boolean): ReplicationPlan {
@@ -109,19 +149,24 @@ export function planReplication(local: DatasetTree, remote: DatasetTree | undefi
   }
   const localRoot = rootOf(local) as DatasetInfo;
   const remoteByName = byName(remoteRoot);
-  let firstProblems: { base: string; problems: string[] } | undefined;
+  const pairs = pairUp(local, remote);
+  const order = [...pairs];
+  let firstProblem: string | undefined;
   for (let i = localRoot.snapshots.length - 1; i >= 0; i -= 1) {
     const candidate = localRoot.snapshots[i] as SnapshotInfo;
     if (remoteByName.get(candidate.name)?.guid !== candidate.guid) continue;
-    const { repairs, problems } = checkBase(local, remote, candidate.name);
-    if (problems.length === 0) {
-      const targetTxg = localRoot.snapshots.find((s) => s.name === target)?.createtxg ?? 0;
-      if (candidate.name === target || candidate.createtxg >= targetTxg) return { kind: 'up-to-date', base: candidate.name, repairs };
-      return { kind: 'incremental', base: candidate.name, target, repairs };
+    if (baseProblems(order, local, remote, candidate.name, false).length > 0) {
+      firstProblem ??= candidate.name;
+      continue;
     }
-    firstProblems ??= { base: candidate.name, problems };
+    const repairs = repairsFor(pairs, candidate.name);
+    const targetTxg = localRoot.snapshots.find((s) => s.name === target)?.createtxg ?? 0;
+    if (candidate.name === target || candidate.createtxg >= targetTxg) return { kind: 'up-to-date', base: candidate.name, repairs };
+    return { kind: 'incremental', base: candidate.name, target, repairs };
   }
-  if (firstProblems) return { kind: 'refused', refusal: { reason: 'tree-diverged', ...firstProblems } };
+  if (firstProblem !== undefined) {
+    return { kind: 'refused', refusal: { reason: 'tree-diverged', base: firstProblem, problems: baseProblems(pairs, local, remote, firstProblem, true) } };
+  }
   const localGuids = byName(localRoot);
   return {
     kind: 'refused',

@@ -1,5 +1,5 @@
 // The multi-rotation retention rule: which of our snapshots to keep (days, ISO weeks, months, then yearly).
-import { parseSnapshotTime } from './names';
+import { digits, parseSnapshotTime } from './names';
 
 export interface RetentionPolicy {
   days: number;
@@ -32,8 +32,8 @@ function dated(name: string): Dated {
   const day = Math.floor(time / DAY_MS);
   // 1970-01-01 was a Thursday; the Monday that starts the ISO week identifies the week.
   const weekday = (((day + 3) % 7) + 7) % 7;
-  const year = Number(name.slice(0, 4));
-  const month = year * 12 + Number(name.slice(5, 7)) - 1;
+  const year = digits(name, 0, 4);
+  const month = year * 12 + digits(name, 5, 7) - 1;
   return { name, time, day, week: day - weekday, month, year };
 }
 
@@ -43,7 +43,8 @@ function dated(name: string): Dated {
  * year forever. Each kept snapshot counts for one rotation only.
  */
 export function planRetention(names: readonly string[], policy: RetentionPolicy): RetentionPlan {
-  const sorted = names.map(dated).sort((a, b) => b.time - a.time);
+  // Fixed-width UTC names sort as their instants do, so plain string order is time order.
+  const sorted = names.map(dated).sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
   const keep: string[] = [];
   const destroy: string[] = [];
   let { days, weeks, months } = policy;
