@@ -16,7 +16,9 @@ export default defineConfig({
   sourcemap: false,
   clean: true,
   define: { __VERSION__: JSON.stringify(process.env.npm_package_version ?? '0.0.0-dev') },
-  minify: false,
+  // Minified (with function names kept for stack traces): half the bytes for Node to read at every start.
+  minify: true,
+  keepNames: true,
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __czbCreateRequire } from 'node:module';\nconst require = __czbCreateRequire(import.meta.url);",
   },

@@ -1,13 +1,7 @@
 // The executable: parses flags, wires the real adapters, runs, and maps the outcome to an exit code.
 import { fstatSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { runBackup } from '../app/run';
 import { BackupError, ExitCode } from '../core/exit-codes';
-import { runCommand } from '../io/command';
-import { DEFAULT_LOCK_DIR } from '../io/lock';
-import { createLogger } from '../io/logger';
-import { openSession } from '../io/ssh-session';
-import { makeLocalZfs } from '../io/zfs';
 import { parseArgs, UsageError } from './args';
 
 declare const __VERSION__: string;
@@ -41,6 +35,15 @@ async function main(): Promise<number> {
     }
     throw error;
   }
+  // Loaded only for a real run, so that --help and usage errors start fast.
+  const [{ runBackup }, { runCommand }, { DEFAULT_LOCK_DIR }, { createLogger }, { openSession }, { makeLocalZfs }] = await Promise.all([
+    import('../app/run'),
+    import('../io/command'),
+    import('../io/lock'),
+    import('../io/logger'),
+    import('../io/ssh-session'),
+    import('../io/zfs'),
+  ]);
   const log = createLogger({ level: options.debug ? 'debug' : options.verbose || options.dryRun ? 'info' : 'warn', journal, out: process.stderr });
   const zfsProgram = process.env.CYBER_ZFS_BACKUP_ZFS ?? 'zfs';
   try {
