@@ -19,7 +19,7 @@ export async function runBackup(deps: RunDeps, options: RunOptions): Promise<voi
   const lock = acquireLock(deps.lockDir, options.dataset);
   try {
     await deps.zfs.capabilities();
-    if (!(await deps.zfs.tree(options.dataset))) {
+    if (!(await deps.zfs.exists(options.dataset))) {
       throw new BackupError(ExitCode.noInput, `dataset ${options.dataset} does not exist on this host; check --dataset against "zfs list"`);
     }
     let deferred: BackupError | undefined;

@@ -17,6 +17,11 @@ export function receiverResumable(receiver: ZfsCapabilities): boolean {
   return receiver.flavour === 'openzfs' && receiver.receiveFlags.has('s');
 }
 
+/** One line, no recursion: whether the dataset exists, without listing its tree. */
+export function existsArgs(dataset: string): string[] {
+  return ['list', '-H', '-o', 'name', dataset];
+}
+
 export function snapshotArgs(dataset: string, snapshot: string): string[] {
   return ['snapshot', '-r', `${dataset}@${snapshot}`];
 }

@@ -2,7 +2,7 @@
 import { parseCapabilities, type ZfsCapabilities } from '../core/capabilities';
 import { BackupError, ExitCode } from '../core/exit-codes';
 import { parseTree, type DatasetTree } from '../core/tree';
-import { listTreeArgs } from '../core/zfs-argv';
+import { existsArgs, listTreeArgs } from '../core/zfs-argv';
 import { classifyZfsError, firstErrorLine } from '../core/zfs-errors';
 import type { CommandResult, CommandRunner } from './command';
 import type { Logger } from './logger';
@@ -11,6 +11,8 @@ export interface LocalZfs {
   capabilities(): Promise<ZfsCapabilities>;
   /** The tree below `dataset`, or undefined when the dataset does not exist. */
   tree(dataset: string): Promise<DatasetTree | undefined>;
+  /** Whether `dataset` exists: one line, where tree() lists every snapshot of the tree. */
+  exists(dataset: string): Promise<boolean>;
   /** Runs `zfs ARGS`; a failure raises a BackupError that names `what`. */
   run(args: readonly string[], what: string): Promise<CommandResult>;
   /** Runs `zfs ARGS` and returns the result whatever the exit status. */
@@ -52,6 +54,13 @@ export function makeLocalZfs(runner: CommandRunner, log: Logger, zfsProgram = 'z
       caps = parseCapabilities(usage);
       log.debug({ caps: { ...caps, sendFlags: [...caps.sendFlags].join(''), receiveFlags: [...caps.receiveFlags].join('') } }, 'zfs capabilities');
       return caps;
+    },
+    async exists(dataset) {
+      const result = await tryRun(existsArgs(dataset));
+      if (result.exitCode === 0) return true;
+      if (/dataset does not exist/i.test(result.stderr)) return false;
+      const failure = classifyZfsError(result.stderr, 'local');
+      throw new BackupError(failure.exitCode, `checking ${dataset} failed: ${firstErrorLine(result.stderr)}; ${failure.hint}`);
     },
     async tree(dataset) {
       const result = await tryRun(listTreeArgs(dataset));
