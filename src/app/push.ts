@@ -189,6 +189,7 @@ export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Prom
     if (repairs.length > 0) await runRemote(session, repairs.map((s) => repairArgs(s, options.receiveDataset)), options.useSudo, 'repairing the receiver');
     const mountpoint = receivedMountpoint(options.hostname);
     const channel = await session.openChannel(remoteZfsCommand(receiveArgs(options.receiveDataset, remoteCaps, mountpoint), options.useSudo));
+    log.debug({ argv: [deps.zfsProgram, ...args] }, 'running zfs');
     const progress = deps.progress;
     const result = await sendIntoChannel(channel, {
       zfsProgram: deps.zfsProgram,
@@ -236,7 +237,8 @@ async function settlePartialReceives(
         continue;
       }
       if (result.receiveExitCode === null) reportTransfer(result, `the resumed receive of ${name}`, options.sshDestination);
-      deps.log.warn(`resuming ${name} failed (${firstErrorLine(result.receiveStderr || result.sendStderr)}); aborting the partial receive instead`);
+      const why = result.sendExitCode !== 0 && result.sendStderr.trim() ? result.sendStderr : result.receiveStderr;
+      deps.log.warn(`resuming ${name} failed (${firstErrorLine(why)}); aborting the partial receive instead`);
     }
     if (!receiver.receiveFlags.has('A')) {
       throw new BackupError(ExitCode.dataRefused, `${name} on ${options.sshDestination} holds a partial receive that cannot be resumed or aborted here; run "zfs receive -A ${name}" there, then push again`);
@@ -247,12 +249,14 @@ async function settlePartialReceives(
   return !options.dryRun;
 }
 
-/** Encrypted trees go raw (-w), so the offsite host never holds their keys; only OpenZFS has encryption. */
+/**
+ * Encrypted datasets go raw (-w), so the offsite host never holds their keys; zfs refuses a non-raw
+ * -R stream of a tree with any encrypted dataset. Only OpenZFS has encryption.
+ */
 async function isEncrypted(deps: Deps, caps: ZfsCapabilities, dataset: string): Promise<boolean> {
   if (caps.flavour !== 'openzfs') return false;
-  const result = await deps.zfs.run(['get', '-H', '-p', '-o', 'value', 'encryption', dataset], `reading the encryption of ${dataset}`);
-  const value = result.stdout.trim();
-  return value !== '' && value !== 'off' && value !== '-';
+  const result = await deps.zfs.run(['get', '-H', '-p', '-o', 'value', '-r', 'encryption', dataset], `reading the encryption of ${dataset}`);
+  return result.stdout.split('\n').some((v) => v.trim() !== '' && v.trim() !== 'off' && v.trim() !== '-');
 }
 
 /** A first push needs the receive dataset's parent; say so before anything is sent. */
