@@ -5,6 +5,8 @@
 # $OZV_RUN). Networking is qemu user mode with restrict=on: the guest reaches nothing, and the only
 # way in is 127.0.0.1:$OZV_SSH_PORT -> guest:22. Each --share exports a host directory over virtio-9p
 # and mounts it in the guest (default /mnt/host, then /mnt/host2, ...; ":ro" exports it read-only).
+# Shares are mounted with cache=loose (fast reads under emulation): the host must not change them
+# while the guest runs, and guest writes may reach the host late (copy results out over ssh).
 # On failure the VM is stopped and the console log kept in $OZV_RUN.failed-serial.log
 # (OZV_KEEP_ON_FAIL=1 leaves it running instead).
 set -euo pipefail

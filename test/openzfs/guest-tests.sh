@@ -1,19 +1,19 @@
 #!/bin/bash
 # Runs INSIDE the OpenZFS guest: records versions and zfs's usage text, smoke-runs the CLI on Debian's node 18, then runs each ava test file with the host's node.
 #
-# Expects the project at /mnt/host (built: dist/cyber-zfs-backup.mjs) and a work dir at /mnt/czb
-# holding node (the host's node binary, for ava) and out/ (results). Settings from run.sh:
+# Expects the project at /mnt/host (built: dist/cyber-zfs-backup.mjs) and the host's node binary
+# (for ava) at /mnt/czb/node. Results go to /var/tmp/czb-out in the guest (run.sh copies them out
+# over ssh: 9p writes with cache=loose may not reach the host in time). Settings from run.sh:
 #   OZV_TEST_FILES  space-separated test files (project-relative)
 #   OZV_MATCH       optional ava --match patterns, separated by "|"
 #   OZV_AVA_TIMEOUT ava's inactivity timeout (default 15m)
-# Writes out/<file>.tap, out/counts (pass fail skip per file and seconds), out/zfs-usage.txt, out/versions.
+# Writes <file>.tap, counts (pass fail skip per file and seconds), zfs-usage.txt, versions, smoke.log.
 set -uo pipefail
 PROJECT=/mnt/host
-WORK=/mnt/czb
-OUT=$WORK/out
-NODE20=$WORK/node
+OUT=/var/tmp/czb-out
+NODE20=/mnt/czb/node
 NODE18=/usr/bin/node
-mkdir -p "$OUT"
+rm -rf "$OUT"; mkdir -p "$OUT"
 say() { printf '[guest %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 now() { date +%s.%N; }
 dt() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", b-a}'; }

@@ -1,34 +1,26 @@
 // OpenZFS-only paths through the built CLI, run in the OpenZFS guest by `npm run test:openzfs`: comma destroys, -p, send -L -e -c / -w, receive -o, resume.
 import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CLI, type CliResult } from '../bed/cli';
-import { createPool, snapshotsByDataset, treeSignature, zfs, zfsTry, type TestPool } from '../bed/pools';
-import { startSshd, type TestSshd } from '../bed/sshd';
+import { useBed } from '../bed/fixture';
+import { snapshotsByDataset, treeSignature, zfs, zfsTry, type TestPool } from '../bed/pools';
 
 // The CLI runs on Debian's node 18 in the guest (guest-tests.sh sets CZB_CLI_NODE), ava on node 20.
 const CLI_NODE = process.env.CZB_CLI_NODE ?? process.execPath;
 const HOST = hostname().split('.')[0] ?? 'localhost';
 const MIB = 1024 * 1024;
 
-let sshd: TestSshd;
-const pools: TestPool[] = [];
-const scratch = mkdtempSync(join(tmpdir(), 'czb-ozfs-'));
-
-test.before(async (t) => {
+test.before((t) => {
   // Not a skip: this file exists to test OpenZFS, so anything else is a broken setup.
   const version = zfsTry('version');
   if (version.status !== 0) throw new Error(`zfs here is not OpenZFS ("zfs version" failed: ${version.stderr.trim()}); run this file with "sudo npm run test:openzfs"`);
   t.log(`${version.stdout.trim().replace(/\n/g, ', ')}; CLI on node ${spawnSync(CLI_NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()}`);
-  sshd = await startSshd();
 });
-test.after.always(async () => {
-  pools.forEach((p) => p.destroy());
-  await sshd?.stop();
-});
+const bed = useBed(test);
 
 function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };
@@ -58,10 +50,10 @@ function debugArgvs(stderr: string): string[][] {
   return [...stderr.matchAll(/running zfs.*argv=(\[.*\])/g)].map((m) => JSON.parse(m[1] as string) as string[]);
 }
 
-/** A `zfs` for CYBER_ZFS_BACKUP_ZFS that appends each argv to a log, then runs the real one. */
-function loggingZfs(name: string): { program: string; lines(): string[] } {
-  const log = join(scratch, `${name}.argv`);
-  const program = join(scratch, `${name}.zfs`);
+/** A `zfs` for CYBER_ZFS_BACKUP_ZFS that appends each argv to a log (in `dir`), then runs the real one. */
+function loggingZfs(dir: string): { program: string; lines(): string[] } {
+  const log = join(dir, 'zfs.argv');
+  const program = join(dir, 'zfs-logging');
   writeFileSync(log, '');
   writeFileSync(program, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec zfs "$@"\n`);
   chmodSync(program, 0o755);
@@ -88,43 +80,48 @@ interface Pair {
   localPool: TestPool;
   receiverPool: TestPool;
   mnt: string;
+  /** Every local zfs argv of the pushes (they run through loggingZfs). */
+  zfsArgv(): string[];
   push(extra?: string[], env?: NodeJS.ProcessEnv): CliResult;
 }
 
-/** Sender tree (root, a, a/b) mounted under a temp dir with one snapshot; receiver pool with its parent dataset. */
-function pair(options: { encrypted?: boolean; receiverSize?: string } = {}): Pair {
-  const localPool = createPool('czbos', '512M');
-  const receiverPool = createPool('czbor', options.receiverSize ?? '512M');
-  pools.push(localPool, receiverPool);
+/**
+ * Sender tree (root, a, a/b) mounted in its pool's temp dir, with one snapshot; receiver pool with
+ * its parent dataset. `encrypted`: the whole tree ('root') or only child a ('child') is encrypted.
+ */
+function pair(options: { encrypted?: 'root' | 'child' } = {}): Pair {
+  const localPool = bed.pool('czbos', '512M');
+  const receiverPool = bed.pool('czbor', '512M');
   const local = `${localPool.name}/host`;
-  const mnt = mkdtempSync(join(scratch, 'mnt-'));
-  if (options.encrypted) {
-    const key = join(scratch, `${localPool.name}.key`);
-    writeFileSync(key, 'correct horse battery staple\n', { mode: 0o600 });
-    zfs('create', '-o', 'encryption=on', '-o', 'keyformat=passphrase', '-o', `keylocation=file://${key}`, '-o', `mountpoint=${mnt}`, local);
-  } else {
-    zfs('create', '-o', `mountpoint=${mnt}`, local);
-  }
-  for (const ds of ['a', 'a/b']) zfs('create', `${local}/${ds}`);
+  const mnt = join(localPool.dir, 'mnt');
+  mkdirSync(mnt);
+  const key = join(localPool.dir, 'passphrase');
+  writeFileSync(key, 'correct horse battery staple\n', { mode: 0o600 });
+  const crypt = ['-o', 'encryption=on', '-o', 'keyformat=passphrase', '-o', `keylocation=file://${key}`];
+  zfs('create', ...(options.encrypted === 'root' ? crypt : []), '-o', `mountpoint=${mnt}`, local);
+  zfs('create', ...(options.encrypted === 'child' ? crypt : []), `${local}/a`);
+  zfs('create', `${local}/a/b`);
   writeFileSync(join(mnt, 'root.txt'), 'root\n');
   writeFileSync(join(mnt, 'a', 'a.txt'), 'a\n');
   zfs('create', `${receiverPool.name}/offsite`);
   const receive = `${receiverPool.name}/offsite/host`;
   zfs('snapshot', '-r', `${local}@2026-11-01T00:00:00Z`);
+  const z = loggingZfs(localPool.dir);
   return {
     local,
     receive,
     localPool,
     receiverPool,
     mnt,
-    push: (extra = [], env = {}) => cli(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', sshd.config, ...extra], env),
+    zfsArgv: z.lines,
+    push: (extra = [], env = {}) => cli(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', bed.sshd.config, ...extra], { CYBER_ZFS_BACKUP_ZFS: z.program, ...env }),
   };
 }
 
 function writeRandom(path: string, bytes: number): void {
   // Incompressible, so the stream is as large as the data (a pattern would shrink under -c).
-  const fd = spawnSync('dd', ['if=/dev/urandom', `of=${path}`, 'bs=1M', `count=${Math.ceil(bytes / MIB)}`, 'status=none']);
-  if (fd.status !== 0) throw new Error(`dd failed: ${fd.stderr}`);
+  const r = spawnSync('dd', ['if=/dev/urandom', `of=${path}`, 'bs=1M', `count=${Math.ceil(bytes / MIB)}`, 'status=none'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`dd failed: ${r.stderr}`);
 }
 
 /** A loopback TCP relay to the test sshd that resets both sides once `cutAfter` bytes have passed (both directions). */
@@ -132,7 +129,7 @@ async function cuttingRelay(cutAfter: number): Promise<{ config: string; passed(
   let total = 0;
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
-    const upstream = connect(sshd.port, '127.0.0.1');
+    const upstream = connect(bed.sshd.port, '127.0.0.1');
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('error', () => {});
@@ -157,10 +154,10 @@ async function cuttingRelay(cutAfter: number): Promise<{ config: string; passed(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  const knownHosts = join(sshd.dir, `known_hosts.relay${port}`);
-  writeFileSync(knownHosts, sshd.hostKeyLine.replace(`]:${sshd.port} `, `]:${port} `) + '\n');
+  const knownHosts = join(bed.sshd.dir, `known_hosts.relay${port}`);
+  writeFileSync(knownHosts, bed.sshd.hostKeyLine.replace(`]:${bed.sshd.port} `, `]:${port} `) + '\n');
   return {
-    config: sshd.writeConfig(`cfg.relay${port}`, [`Port ${port}`, `UserKnownHostsFile ${knownHosts}`]),
+    config: bed.sshd.writeConfig(`cfg.relay${port}`, [`Port ${port}`, `UserKnownHostsFile ${knownHosts}`]),
     passed: () => total,
     close: () =>
       new Promise((resolve) => {
@@ -174,9 +171,18 @@ function logRun(t: ExecutionContext, what: string, r: CliResult): void {
   t.log(`${what}: exit ${r.code}\n${r.stderr.trim()}`);
 }
 
+/** The local `zfs send` argv lines a pair's pushes ran (dry-run size estimates with -n left out). */
+function sends(p: Pair): string[] {
+  return p.zfsArgv().filter((l) => l.startsWith('send ') && !/ -n( |$)/.test(l));
+}
+
+/** The remote commands `--debug` showed (`remote="..."`). */
+function remoteCommands(stderr: string): string[] {
+  return [...stderr.matchAll(/remote=("(?:[^"\\]|\\.)*"|\S+)/g)].map((m) => (m[1]?.startsWith('"') ? (JSON.parse(m[1]) as string) : (m[1] as string)));
+}
+
 test.serial('expire destroys all planned snapshots with ONE comma-list destroy command (--debug shows it)', (t) => {
-  const pool = createPool('czbod');
-  pools.push(pool);
+  const pool = bed.pool('czbod');
   const root = `${pool.name}/host`;
   for (const ds of [root, `${root}/a`, `${root}/a/b`]) zfs('create', ds);
   const names = Array.from({ length: 8 }, (_, h) => `2026-11-20T0${h}:00:00Z`);
@@ -205,43 +211,41 @@ test.serial('-p parsing: the CLI reads exact 64-bit GUIDs (zfs get -p) and they 
   const r = p.push(['--debug']);
   t.is(r.code, 65, r.stderr);
   t.regex(r.stderr, /"listParsable":true/, 'the capability parser saw list -p');
-  const printed = new Map([...r.stderr.matchAll(/@(\S+)  guid (\d+)/g)].map((m) => [m[1] as string, m[2] as string]));
-  const listed = new Map<string, string>();
+  const listed = new Set<string>();
   for (const root of [p.local, p.receive]) {
     for (const line of zfs('list', '-H', '-p', '-o', 'name,guid', '-t', 'snapshot', '-r', '-d', '1', root).trim().split('\n')) {
       const [name, guid] = line.split('\t') as [string, string];
-      listed.set(`${name.split('@')[1]}|${guid}`, guid);
+      listed.add(`${name.split('@')[1]} ${guid}`);
     }
   }
-  t.true(printed.size >= 2, r.stderr);
-  const guids = [...r.stderr.matchAll(/@(\S+)  guid (\d+)/g)].map((m) => `${m[1]}|${m[2]}`);
-  for (const g of guids) t.true(listed.has(g), `printed ${g} is what zfs list -p says`);
-  t.true(guids.some((g) => BigInt(g.split('|')[1] as string) > BigInt(Number.MAX_SAFE_INTEGER)), 'at least one GUID above 2^53 came through exactly');
+  const printed = [...r.stderr.matchAll(/@(\S+)  guid (\d+)/g)].map((m) => `${m[1]} ${m[2]}`);
+  t.log(`GUIDs in the refusal: ${printed.join(', ')}`);
+  t.true(printed.length >= 2, r.stderr);
+  for (const g of printed) t.true(listed.has(g), `printed "${g}" is what zfs list -p says`);
+  t.true(printed.some((g) => BigInt(g.split(' ')[1] as string) > BigInt(Number.MAX_SAFE_INTEGER)), 'at least one GUID above 2^53 came through exactly');
 });
 
 test.serial('push uses send -L -e -c on OpenZFS (argv seen by a zfs wrapper), and the dry run shows them', (t) => {
   const p = pair();
-  const z = loggingZfs('lec');
-  const dry = p.push(['--force-non-incremental', '--dry-run'], { CYBER_ZFS_BACKUP_ZFS: z.program });
+  const dry = p.push(['--force-non-incremental', '--dry-run']);
   t.is(dry.code, 0, dry.stderr);
-  t.regex(dry.stderr, /dry run: would send .*: zfs send -R -L -e -c \S+@2026-11-01T00:00:00Z/);
-  const r = p.push(['--force-non-incremental'], { CYBER_ZFS_BACKUP_ZFS: z.program });
+  t.regex(dry.stderr, /dry run: would send .*, about [\d.]+ MiB: zfs send -R -L -e -c \S+@2026-11-01T00:00:00Z/);
+  const r = p.push(['--force-non-incremental']);
   t.is(r.code, 0, r.stderr);
-  const sends = z.lines().filter((l) => l.startsWith('send ') && !l.includes(' -n '));
-  t.log(`send argv: ${JSON.stringify(sends)}`);
-  t.deepEqual(sends, [`send -R -L -e -c ${p.local}@2026-11-01T00:00:00Z`]);
+  t.log(`send argv: ${JSON.stringify(sends(p))}`);
+  t.deepEqual(sends(p), [`send -R -L -e -c ${p.local}@2026-11-01T00:00:00Z`]);
   t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
 });
 
-test.serial('--debug shows the argv of the real zfs send and the remote zfs receive command', (t) => {
+test.serial('--debug shows the remote zfs receive command and the argv of the real zfs send', (t) => {
   const p = pair();
   const r = p.push(['--force-non-incremental', '--debug']);
   t.is(r.code, 0, r.stderr);
   logRun(t, 'push --debug', r);
+  const receive = remoteCommands(r.stderr).find((c) => / zfs receive /.test(c));
+  t.regex(receive ?? '', new RegExp(`^env PATH=\\S+ zfs receive -F -u -s -o canmount=noauto -o readonly=on -o mountpoint=/srv/backup/${HOST} ${p.receive}$`), 'a debug line with the remote receive command');
   const send = debugArgvs(r.stderr).find((a) => a[1] === 'send' && !a.includes('-n'));
-  t.truthy(send, 'a debug line with the send argv');
-  t.deepEqual(send, ['zfs', 'send', '-R', '-L', '-e', '-c', `${p.local}@2026-11-01T00:00:00Z`]);
-  t.regex(r.stderr, /debug: .*zfs receive -F -u -o canmount=noauto -o readonly=on -o mountpoint=\/srv\/backup\/\S+ \S+/, 'a debug line with the remote receive command');
+  t.deepEqual(send?.slice(1), ['send', '-R', '-L', '-e', '-c', `${p.local}@2026-11-01T00:00:00Z`], 'a debug line with the argv of zfs send');
 });
 
 test.serial('receive -o: the received tree gets canmount=noauto, readonly=on and the mountpoint, and nothing mounts', (t) => {
@@ -249,6 +253,7 @@ test.serial('receive -o: the received tree gets canmount=noauto, readonly=on and
   const r = p.push(['--force-non-incremental', '--debug']);
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, /"receiveSetsProperties":true/, 'the capability parser saw receive -o');
+  t.false(remoteCommands(r.stderr).some((c) => / zfs set /.test(c)), 'no zfs set after the receive');
   zfs('create', `${p.local}/new-child`);
   zfs('snapshot', '-r', `${p.local}@2026-11-02T00:00:00Z`);
   const inc = p.push();
@@ -268,24 +273,26 @@ test.serial('receive -o: the received tree gets canmount=noauto, readonly=on and
   t.deepEqual(propTree(p.receive, 'mounted').map((l) => l.split('\t')[1]), ['no', 'no', 'no', 'no']);
 });
 
-test.serial('-w: an encrypted tree is sent raw and arrives still encrypted, key not loaded; incrementals follow', (t) => {
-  const p = pair({ encrypted: true });
-  const z = loggingZfs('raw');
-  const r = p.push(['--force-non-incremental', '-v'], { CYBER_ZFS_BACKUP_ZFS: z.program });
-  logRun(t, 'full push of an encrypted tree', r);
-  t.log(`send argv: ${JSON.stringify(z.lines().filter((l) => l.startsWith('send ')))}`);
-  t.is(r.code, 0, 'the full push of an encrypted tree succeeds');
-  t.true(z.lines().some((l) => /^send -R .*-w/.test(l)), 'zfs send ran with -w');
-  t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
-  for (const line of propTree(p.receive, 'encryption')) t.not(line.split('\t')[1], 'off', line);
-  t.is(prop(p.receive, 'keystatus'), 'unavailable', 'the receiver never had the key');
-  t.is(prop(p.receive, 'encryptionroot'), p.receive);
-  writeFileSync(join(p.mnt, 'a', 'more.txt'), 'more\n');
-  zfs('snapshot', '-r', `${p.local}@2026-11-02T00:00:00Z`);
-  const inc = p.push(['-v'], { CYBER_ZFS_BACKUP_ZFS: z.program });
-  t.is(inc.code, 0, inc.stderr);
-  t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
-});
+for (const where of ['root', 'child'] as const) {
+  test.serial(`-w: a tree with ${where === 'root' ? 'an encrypted root' : 'only one encrypted child'} is sent raw and arrives encrypted, key not loaded; incrementals follow`, (t) => {
+    const p = pair({ encrypted: where });
+    const encrypted = where === 'root' ? p.receive : `${p.receive}/a`;
+    const r = p.push(['--force-non-incremental', '-v']);
+    logRun(t, 'full push', r);
+    t.log(`send argv: ${JSON.stringify(sends(p))}`);
+    t.is(r.code, 0, 'the full push succeeds');
+    t.regex(sends(p)[0] ?? '', /^send -R .*-w/, 'zfs send ran with -w');
+    t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
+    t.not(prop(encrypted, 'encryption'), 'off');
+    t.is(prop(encrypted, 'keystatus'), 'unavailable', 'the receiver never had the key');
+    t.is(prop(encrypted, 'encryptionroot'), encrypted);
+    writeFileSync(join(p.mnt, 'a', 'more.txt'), 'more\n');
+    zfs('snapshot', '-r', `${p.local}@2026-11-02T00:00:00Z`);
+    const inc = p.push(['-v']);
+    t.is(inc.code, 0, inc.stderr);
+    t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
+  });
+}
 
 test.serial('a push cut mid-stream leaves a resumable receive (receive -s); the next run resumes it with send -t', async (t) => {
   const p = pair();
@@ -297,20 +304,20 @@ test.serial('a push cut mid-stream leaves a resumable receive (receive -s); the 
   await relay.close();
   logRun(t, `push cut after ${relay.passed()} bytes`, cut);
   const tokens = resumeTokens(p.receive);
-  t.log(`resume tokens on the receiver after the cut: ${JSON.stringify(tokens)}`);
-  const z = loggingZfs('resume');
-  const heal = p.push(['-v', '--debug'], { CYBER_ZFS_BACKUP_ZFS: z.program });
+  t.log(`resume tokens on the receiver after the cut: ${JSON.stringify(tokens.map((l) => l.slice(0, 60)))}`);
+  const before = sends(p).length;
+  const heal = p.push(['-v']);
   logRun(t, 'the next push', heal);
-  t.log(`local zfs argv of the next push: ${JSON.stringify(z.lines().filter((l) => l.startsWith('send')))}`);
+  t.log(`send argv of the next push: ${JSON.stringify(sends(p).slice(before))}`);
   t.not(cut.code, 0, 'the cut push fails');
   t.is(tokens.length, 1, 'the cut receive left a resume token (zfs receive -s)');
   t.is(heal.code, 0, heal.stderr);
-  t.true(z.lines().some((l) => /^send (.* )?-t \S+/.test(l)), 'the next push resumed with zfs send -t TOKEN');
+  t.regex(sends(p)[before] ?? '', /^send -t \S+$/, 'the next push first resumed with zfs send -t TOKEN');
   t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
   t.deepEqual(resumeTokens(p.receive), []);
 });
 
-/** A partial receive of @2026-11-02 into the receiver's root left by an interrupted `zfs receive -s`. */
+/** A partial receive of @2026-11-02 into the receiver's root, left by an interrupted `zfs receive -s`. */
 function partialReceive(p: Pair): void {
   writeRandom(join(p.mnt, 'big.bin'), 8 * MIB);
   zfs('snapshot', '-r', `${p.local}@2026-11-02T00:00:00Z`);
@@ -322,17 +329,36 @@ test.serial('a partial receive (receive -s) whose snapshot still exists is resum
   t.is(p.push(['--force-non-incremental']).code, 0);
   partialReceive(p);
   t.is(resumeTokens(p.receive).length, 1, 'setup: the receiver holds a partial receive');
-  const z = loggingZfs('resume2');
-  const r = p.push(['-v', '--debug'], { CYBER_ZFS_BACKUP_ZFS: z.program });
+  const before = sends(p).length;
+  const r = p.push(['-v']);
   logRun(t, 'push onto a partial receive', r);
-  t.log(`local send argv: ${JSON.stringify(z.lines().filter((l) => l.startsWith('send')))}`);
+  t.log(`send argv: ${JSON.stringify(sends(p).slice(before))}`);
   t.is(r.code, 0);
-  t.true(z.lines().some((l) => /^send (.* )?-t \S+/.test(l)), 'resumed with zfs send -t TOKEN');
+  t.regex(sends(p)[before] ?? '', /^send -t \S+$/, 'resumed with zfs send -t TOKEN');
   t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
   t.deepEqual(resumeTokens(p.receive), []);
 });
 
-test.serial('a partial receive that cannot be resumed (its snapshot was expired) is aborted with receive -A, then the push completes', (t) => {
+// Known limitation, kept visible: after a resume the tree is brought back to the newest snapshot
+// common to every dataset, so the resumed increment is rolled back and sent again (correct, but
+// not the cheapest). Keeping it needs per-dataset catch-up sends before the -R -I stream.
+test.serial.failing('what a resume brought in is kept: no rollback of the resumed dataset, only the rest of the tree is sent', (t) => {
+  const p = pair();
+  t.is(p.push(['--force-non-incremental']).code, 0);
+  partialReceive(p);
+  const r = p.push(['-v']);
+  logRun(t, 'push onto a partial receive', r);
+  t.is(r.code, 0);
+  t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
+  // The root's 8 MiB crossed once (most of it before the cut, the rest resumed); the children's
+  // increments are a few KiB. A plain `send -R -I @base` over a root that is already ahead is not
+  // safe on OpenZFS 2.1 (it can skip a snapshot and exit 0), so this needs a per-dataset catch-up.
+  t.notRegex(r.stderr, /rolling \S+ back to/, 'the resumed snapshot is not rolled back to be sent again');
+  const pushed = /pushed .*: (\d+) bytes in/.exec(r.stderr);
+  t.true(pushed !== null && Number(pushed[1]) < 1 * MIB, `after the resume only the rest is sent (${pushed?.[1]} bytes)`);
+});
+
+test.serial('a partial receive that cannot be resumed (its snapshot was expired) is aborted with receive -A, says why, then the push completes', (t) => {
   const p = pair();
   t.is(p.push(['--force-non-incremental']).code, 0);
   partialReceive(p);
@@ -342,7 +368,9 @@ test.serial('a partial receive that cannot be resumed (its snapshot was expired)
   const r = p.push(['-v', '--debug']);
   logRun(t, 'push onto a partial receive whose snapshot is gone', r);
   t.is(r.code, 0);
-  t.regex(r.stderr, /receive -A/, 'the log says the partial receive was aborted');
+  t.true(remoteCommands(r.stderr).some((c) => c.endsWith(`zfs receive -A ${p.receive}`)), 'the partial receive was aborted with zfs receive -A');
   t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
   t.deepEqual(resumeTokens(p.receive), []);
+  // zfs send -t says why ("... used in the initial send no longer exists"); the receiver only sees an empty stream.
+  t.regex(r.stderr, /no longer exists/, 'the warning gives the sender\'s reason the resume was impossible');
 });

@@ -32,16 +32,20 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 T0=$(now)
-npm run build >/dev/null || { ozv_log "npm run build failed"; exit 1; }
+# Rebuild the bundle only when it is older than its sources (others may be using dist/ right now).
+bundle=dist/cyber-zfs-backup.mjs
+if [ ! -s "$bundle" ] || [ -n "$(find src package.json tsup.config.ts -newer "$bundle" -print -quit)" ]; then
+  npm run build >/dev/null || { ozv_log "npm run build failed"; exit 1; }
+fi
 "$D/build-image.sh" || { ozv_log "building the guest image failed (log: $OZV_CACHE/build.log)"; exit 1; }
 T1=$(now)
 
-# The host's node for ava, and a place for results, shared into the guest at /mnt/czb.
+# The host's node for ava, shared read-only into the guest at /mnt/czb; results come back in out/.
 WORK=$(mktemp -d /var/tmp/czb-openzfs-work.XXXXXX)
-cp "$(readlink -f "$(command -v node)")" "$WORK/node"
-mkdir "$WORK/out"
+mkdir "$WORK/share" "$WORK/out"
+cp "$(readlink -f "$(command -v node)")" "$WORK/share/node"
 
-boot() { "$D/boot.sh" --share "$PWD" --share "$WORK:/mnt/czb"; }
+boot() { "$D/boot.sh" --share "$PWD" --share "$WORK/share:/mnt/czb:ro"; }
 if ! boot; then
   ozv_log "boot failed; retrying once"
   "$D/stop.sh" >/dev/null 2>&1
@@ -49,18 +53,27 @@ if ! boot; then
 fi
 T2=$(now)
 
-timeout --foreground -k 30 "$OZV_TEST_TIMEOUT" "$D/run-in-vm.sh" \
+timeout -k 30 "$OZV_TEST_TIMEOUT" "$D/run-in-vm.sh" \
   "OZV_TEST_FILES='$OZV_TEST_FILES' OZV_MATCH='${OZV_MATCH:-}' OZV_AVA_TIMEOUT='${OZV_AVA_TIMEOUT:-15m}' bash /mnt/host/test/openzfs/guest-tests.sh"
 status=$?
 [ $status = 124 ] && ozv_log "the guest run exceeded OZV_TEST_TIMEOUT=$OZV_TEST_TIMEOUT s"
 T3=$(now)
+"$D/run-in-vm.sh" 'tar -C /var/tmp/czb-out -cf - .' | tar -xf - -C "$WORK/out" || ozv_log "could not copy the results out of the guest"
+# Kept for a look after the run (the guest and $WORK are gone by then).
+RESULTS="${OZV_RUN%/}.results"
+rm -rf "$RESULTS"; cp -r "$WORK/out" "$RESULTS"
 
 # Failing tests in full, then per-file counts and one closing line.
 for tap in "$WORK"/out/*.tap; do
   [ -e "$tap" ] || continue
+  name=$(basename "$tap" .tap)
   if grep -q '^not ok' "$tap"; then
-    echo "--- failures in $(basename "$tap" .tap):"
-    awk '/^not ok/{p=1} /^ok /{p=0} p' "$tap"
+    echo "--- failures in $name:"
+    awk '/^not ok/{p=1} /^(ok |1\.\.|# [a-z])/{p=0} p' "$tap"
+  fi
+  if [ -s "$WORK/out/$name.stderr" ]; then
+    echo "--- ava's stderr for $name:"
+    tail -n 30 "$WORK/out/$name.stderr"
   fi
 done
 [ -s "$WORK/out/zfs-usage.txt" ] && cp "$WORK/out/zfs-usage.txt" "$OZV_CACHE/zfs-usage.txt"
@@ -69,8 +82,9 @@ pass=0 fail=0 skip=0
 while read -r f p fl s secs; do
   printf '%-45s %3s passed, %s failed, %s skipped  %6s s\n' "$f" "$p" "$fl" "$s" "$secs"
   pass=$((pass + p)); fail=$((fail + fl)); skip=$((skip + s))
-done < "$WORK/out/counts" 2>/dev/null
+done < <(cat "$WORK/out/counts" 2>/dev/null)
 if [ $status != 0 ] && [ $fail = 0 ]; then fail=1; fi
-echo "image $(dt "$T0" "$T1") s (0 when cached), boot $(dt "$T1" "$T2") s, tests $(dt "$T2" "$T3") s"
+echo "build+image $(dt "$T0" "$T1") s (a few s when cached), boot $(dt "$T1" "$T2") s, tests $(dt "$T2" "$T3") s"
+echo "TAP, usage text and smoke log: $RESULTS"
 echo "openzfs: ${pass} passed, ${fail} failed, ${skip} skipped"
 exit $status
