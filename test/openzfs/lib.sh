@@ -1,5 +1,5 @@
-# shellcheck shell=bash
 # Settings and helpers shared by the OpenZFS guest scripts (source it); every value can be overridden from the environment.
+# shellcheck shell=bash
 
 OZV_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
