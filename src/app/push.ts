@@ -3,6 +3,7 @@ import { parseCapabilities, type ZfsCapabilities } from '../core/capabilities';
 import { BackupError, ExitCode } from '../core/exit-codes';
 import { joinDataset } from '../core/names';
 import { refusalError, type PushContext } from '../core/push-messages';
+import { receiveProblems } from '../core/receive-check';
 import { remoteZfsCommand, remoteZfsSequence } from '../core/remote-command';
 import { planReplication, type RepairStep } from '../core/replication-plan';
 import { parseTree, type DatasetTree } from '../core/tree';
@@ -199,11 +200,40 @@ export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Prom
     if (progress) progress.write('\n');
     reportTransfer(result, what, where);
     if (!remoteCaps.receiveSetsProperties) await runRemote(session, setReceivedPropertiesArgs(options.receiveDataset, mountpoint), options.useSudo, 'setting canmount/readonly/mountpoint on the received tree');
+    await checkReceived(deps, session, options, remoteCaps, local, base, plan.target, where);
     await moveHold(deps, tag, options.dataset, plan.target, local);
     log.info(`pushed ${what} to ${where}: ${result.bytes} bytes in ${result.seconds.toFixed(1)} s, ${mib(result.bytes / Math.max(result.seconds, 0.001))} MiB/s`, );
   } finally {
     session.close();
   }
+}
+
+/**
+ * Both exit statuses 0 is not proof: list the receiver again and compare every snapshot the stream
+ * carried, by name and GUID. On a mismatch the base hold stays where it was.
+ */
+async function checkReceived(
+  deps: Deps,
+  session: SshSession,
+  options: RunOptions,
+  remoteCaps: ZfsCapabilities,
+  local: DatasetTree,
+  base: string | undefined,
+  target: string,
+  where: string,
+): Promise<void> {
+  const after = await probeTree(session, options.receiveDataset, options.useSudo, remoteCaps);
+  const problems = after ? receiveProblems(local, after, base, target) : [`${options.receiveDataset} does not exist`];
+  if (problems.length === 0) {
+    deps.log.debug(`checked ${where}: every snapshot up to @${target} is there with the sender's GUID`);
+    return;
+  }
+  const kept = base === undefined ? 'no base hold was placed' : `the base hold stays on ${options.dataset}@${base}`;
+  throw new BackupError(
+    ExitCode.internal,
+    `zfs send and receive both reported success, but ${where} does not match the sender: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}; ${kept}; compare "zfs list -t snapshot -o name,guid -r" on both hosts before the next run`,
+    problems.slice(1, 20),
+  );
 }
 
 /**

@@ -62,9 +62,10 @@ test('incremental pushes carry new snapshots and new child datasets; the receive
   zfs('create', `${p.local}/a/new-child`);
   zfs('snapshot', '-r', `${p.local}@2026-11-03T00:00:00Z`);
   zfs('snapshot', '-r', `${p.local}@manual`);
-  const r = p.push('-v');
+  const r = p.push('--debug');
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, /incremental from @2026-11-01T00:00:00Z/);
+  t.regex(r.stderr, /checked offsite:\S+: every snapshot up to @2026-11-03T00:00:00Z is there with the sender's GUID/);
   t.deepEqual(treeSignature(p.receive), treeSignature(p.local).filter((l) => !l.includes('@manual')));
   t.deepEqual(snapshotsByDataset(p.receive).get('a/new-child'), ['2026-11-03T00:00:00Z']);
   t.is(userrefs(`${p.local}@2026-11-03T00:00:00Z`), 1);
