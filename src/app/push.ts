@@ -5,10 +5,12 @@ import { joinDataset } from '../core/names';
 import { refusalError, type PushContext } from '../core/push-messages';
 import { receiveProblems } from '../core/receive-check';
 import { remoteZfsCommand, remoteZfsSequence } from '../core/remote-command';
-import { planReplication, type RepairStep } from '../core/replication-plan';
+import { planReplication, type CatchUpStep, type RepairStep } from '../core/replication-plan';
 import { parseTree, type DatasetTree } from '../core/tree';
 import {
   abortReceiveArgs,
+  catchUpReceiveArgs,
+  catchUpSendArgs,
   destroyDatasetArgs,
   holdArgs,
   listTreeArgs,
@@ -115,6 +117,28 @@ async function moveHold(deps: Deps, tag: string, dataset: string, snapshot: stri
   }
 }
 
+function describeCatchUp(step: CatchUpStep, options: RunOptions): string {
+  const ds = joinDataset(options.receiveDataset, step.relative);
+  return step.kind === 'catch-up'
+    ? `${ds} forward from @${step.from} to @${step.to} on its own (a cut or resumed push left it behind the rest of the tree)`
+    : `${ds} over whole up to @${step.to} with what is below it (it is missing on the receiver)`;
+}
+
+/** One zfs send piped into one remote zfs receive, with progress on a TTY; throws on any failure. */
+async function transfer(deps: Deps & PushDeps, session: SshSession, options: RunOptions, args: string[], receive: string[], what: string, where: string): Promise<void> {
+  const channel = await session.openChannel(remoteZfsCommand(receive, options.useSudo));
+  deps.log.debug({ argv: [deps.zfsProgram, ...args] }, 'running zfs');
+  const progress = deps.progress;
+  const result = await sendIntoChannel(channel, {
+    zfsProgram: deps.zfsProgram,
+    sendArgs: args,
+    ...(progress ? { onProgress: (bytes: number, seconds: number) => progress.write(`\r${what}: ${mib(bytes)} MiB, ${mib(bytes / Math.max(seconds, 0.001))} MiB/s   `) } : {}),
+  });
+  if (progress) progress.write('\n');
+  reportTransfer(result, what, where);
+  deps.log.info(`pushed ${what} to ${where}: ${result.bytes} bytes in ${result.seconds.toFixed(1)} s, ${mib(result.bytes / Math.max(result.seconds, 0.001))} MiB/s`);
+}
+
 function mib(bytes: number): string {
   const value = bytes / 1048576;
   return value >= 10 ? value.toFixed(0) : value >= 0.1 ? value.toFixed(1) : value.toFixed(3);
@@ -170,39 +194,39 @@ export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Prom
     if (plan.kind === 'refused') throw refusalError(plan.refusal, ctx);
     const tag = holdTag(options);
     const repairs = plan.kind === 'full' ? [] : plan.repairs;
+    const catchUps = plan.kind === 'full' ? [] : plan.catchUps;
     for (const step of repairs) log.warn(`${options.dryRun ? 'dry run: would repair' : 'repairing'} ${where}: ${describeRepair(step, options.receiveDataset)}`);
+    const flags = plan.kind === 'up-to-date' && catchUps.length === 0 ? [] : streamFlags(caps, remoteCaps, await isEncrypted(deps, caps, options.dataset));
+    const base = plan.kind === 'full' ? undefined : plan.base;
+    const target = plan.kind === 'up-to-date' ? plan.base : plan.target;
+    const args = plan.kind === 'up-to-date' ? undefined : sendArgs(options.dataset, base, target, flags);
+    const what = `${options.dataset}@${target}${base ? ` (incremental from @${base})` : ' (full)'}`;
 
-    if (plan.kind === 'up-to-date') {
-      if (options.dryRun) return void log.info(`dry run: ${where} is up to date at @${plan.base}`);
-      if (repairs.length > 0) await runRemote(session, repairs.map((s) => repairArgs(s, options.receiveDataset)), options.useSudo, 'repairing the receiver');
-      await moveHold(deps, tag, options.dataset, plan.base, local);
-      return void log.info(`${where} is up to date at @${plan.base}`);
-    }
-
-    const base = plan.kind === 'incremental' ? plan.base : undefined;
-    const args = sendArgs(options.dataset, base, plan.target, streamFlags(caps, remoteCaps, await isEncrypted(deps, caps, options.dataset)));
-    const what = `${options.dataset}@${plan.target}${base ? ` (incremental from @${base})` : ' (full)'}`;
     if (options.dryRun) {
+      for (const step of catchUps) log.info(`dry run: would bring ${describeCatchUp(step, options)}: zfs ${catchUpSendArgs(joinDataset(options.dataset, step.relative), step, flags).join(' ')}`);
+      if (!args) return void log.info(`dry run: ${where} is up to date at @${target}${catchUps.length > 0 ? ' once those datasets catch up' : ''}`);
       const size = await estimateSize(deps, caps, args);
-      log.info(`dry run: would send ${what} to ${where}${size === undefined ? '' : `, about ${mib(size)} MiB`}: zfs ${args.join(' ')}`);
-      return;
+      return void log.info(`dry run: would send ${what} to ${where}${size === undefined ? '' : `, about ${mib(size)} MiB`}: zfs ${args.join(' ')}`);
     }
     if (repairs.length > 0) await runRemote(session, repairs.map((s) => repairArgs(s, options.receiveDataset)), options.useSudo, 'repairing the receiver');
-    const mountpoint = receivedMountpoint(options.hostname);
-    const channel = await session.openChannel(remoteZfsCommand(receiveArgs(options.receiveDataset, remoteCaps, mountpoint), options.useSudo));
-    log.debug({ argv: [deps.zfsProgram, ...args] }, 'running zfs');
-    const progress = deps.progress;
-    const result = await sendIntoChannel(channel, {
-      zfsProgram: deps.zfsProgram,
-      sendArgs: args,
-      ...(progress ? { onProgress: (bytes: number, seconds: number) => progress.write(`\r${what}: ${mib(bytes)} MiB, ${mib(bytes / Math.max(seconds, 0.001))} MiB/s   `) } : {}),
-    });
-    if (progress) progress.write('\n');
-    reportTransfer(result, what, where);
-    if (!remoteCaps.receiveSetsProperties) await runRemote(session, setReceivedPropertiesArgs(options.receiveDataset, mountpoint), options.useSudo, 'setting canmount/readonly/mountpoint on the received tree');
-    await checkReceived(deps, session, options, remoteCaps, local, base, plan.target, where);
-    await moveHold(deps, tag, options.dataset, plan.target, local);
-    log.info(`pushed ${what} to ${where}: ${result.bytes} bytes in ${result.seconds.toFixed(1)} s, ${mib(result.bytes / Math.max(result.seconds, 0.001))} MiB/s`, );
+    for (const step of catchUps) {
+      const dataset = joinDataset(options.dataset, step.relative);
+      const stepWhat = `${dataset}@${step.to} (${step.kind === 'catch-up' ? `catch-up from @${step.from}` : 'whole, missing on the receiver'})`;
+      log.warn(`bringing ${describeCatchUp(step, options)}`);
+      const receiveInto = joinDataset(options.receiveDataset, step.relative);
+      await transfer(deps, session, options, catchUpSendArgs(dataset, step, flags), catchUpReceiveArgs(receiveInto, remoteCaps), stepWhat, where);
+    }
+    if (args) {
+      const mountpoint = receivedMountpoint(options.hostname);
+      await transfer(deps, session, options, args, receiveArgs(options.receiveDataset, remoteCaps, mountpoint), what, where);
+      if (!remoteCaps.receiveSetsProperties) await runRemote(session, setReceivedPropertiesArgs(options.receiveDataset, mountpoint), options.useSudo, 'setting canmount/readonly/mountpoint on the received tree');
+    }
+    if (args || catchUps.length > 0) {
+      const startedAt = new Map(catchUps.map((c): [string, string | undefined] => [c.relative, c.kind === 'catch-up' ? c.from : undefined]));
+      await checkReceived(deps, session, options, remoteCaps, local, args ? base : target, target, where, startedAt);
+    }
+    await moveHold(deps, tag, options.dataset, target, local);
+    if (!args) log.info(`${where} is up to date at @${target}`);
   } finally {
     session.close();
   }
@@ -221,9 +245,10 @@ async function checkReceived(
   base: string | undefined,
   target: string,
   where: string,
+  startedAt: ReadonlyMap<string, string | undefined>,
 ): Promise<void> {
   const after = await probeTree(session, options.receiveDataset, options.useSudo, remoteCaps);
-  const problems = after ? receiveProblems(local, after, base, target) : [`${options.receiveDataset} does not exist`];
+  const problems = after ? receiveProblems(local, after, base, target, startedAt) : [`${options.receiveDataset} does not exist`];
   if (problems.length === 0) {
     deps.log.debug(`checked ${where}: every snapshot up to @${target} is there with the sender's GUID`);
     return;

@@ -7,12 +7,20 @@ import type { DatasetTree, SnapshotInfo } from './tree';
  * each sending dataset that holds @target: every snapshot after its own @base (all of them when it
  * has no @base, i.e. it is new or the send was full) up to @target. Returns one line per problem.
  */
-export function receiveProblems(local: DatasetTree, remote: DatasetTree, base: string | undefined, target: string): string[] {
+export function receiveProblems(
+  local: DatasetTree,
+  remote: DatasetTree,
+  base: string | undefined,
+  target: string,
+  /** Datasets that were brought forward on their own first: where each one started (undefined: sent whole). */
+  startedAt: ReadonlyMap<string, string | undefined> = new Map(),
+): string[] {
   const problems: string[] = [];
   for (const [relative, localDs] of local.datasets) {
     const targetSnap = localDs.snapshots.find((s) => s.name === target);
     if (!targetSnap) continue;
-    const baseSnap = base === undefined ? undefined : localDs.snapshots.find((s) => s.name === base);
+    const from = startedAt.has(relative) ? startedAt.get(relative) : base;
+    const baseSnap = from === undefined ? undefined : localDs.snapshots.find((s) => s.name === from);
     const sent = localDs.snapshots.filter((s) => s.createtxg <= targetSnap.createtxg && (!baseSnap || s.createtxg > baseSnap.createtxg));
     const where = joinDataset(remote.root, relative);
     const remoteDs = remote.datasets.get(relative);

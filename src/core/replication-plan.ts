@@ -9,10 +9,20 @@ export type RepairStep =
   /** A dataset created after the base arrived only in part: remove it; the stream carries it whole. */
   | { kind: 'destroy'; relative: string; snapshots: string[] };
 
+/**
+ * A receiver dataset brought forward to the base on its own, before the tree's stream: what a cut
+ * or resumed push already delivered to the datasets that got ahead is kept, never sent twice.
+ */
+export type CatchUpStep =
+  /** The receiver's copy stops at an older snapshot of the sender's: `send -I @from DS@to`. */
+  | { kind: 'catch-up'; relative: string; from: string; to: string }
+  /** The receiver lacks the dataset (and everything below it): `send -R DS@to`. */
+  | { kind: 'whole'; relative: string; to: string };
+
 export type ReplicationPlan =
   | { kind: 'full'; target: string }
-  | { kind: 'incremental'; base: string; target: string; repairs: RepairStep[] }
-  | { kind: 'up-to-date'; base: string; repairs: RepairStep[] }
+  | { kind: 'incremental'; base: string; target: string; repairs: RepairStep[]; catchUps: CatchUpStep[] }
+  | { kind: 'up-to-date'; base: string; repairs: RepairStep[]; catchUps: CatchUpStep[] }
   | { kind: 'refused'; refusal: Refusal };
 
 export type Refusal =
@@ -135,6 +145,57 @@ function repairsFor(pairs: readonly Pair[], base: string): RepairStep[] {
   return repairs.filter((r) => !destroyed.some((d) => r.relative !== d && r.relative.startsWith(d + '/')));
 }
 
+function parentOf(relative: string): string {
+  const cut = relative.lastIndexOf('/');
+  return cut < 0 ? '' : relative.slice(0, cut);
+}
+
+/**
+ * Can every dataset reach `front` (the newest snapshot the receiver's root shares with the sender)
+ * by sending forward only? Datasets that stop at an older shared snapshot catch up on their own,
+ * a dataset missing on the receiver is sent whole, newcomers since `front` follow the usual rules.
+ * Undefined when some dataset cannot (another lineage, a foreign snapshot, nothing in common).
+ */
+function catchUpsFor(pairs: readonly Pair[], front: string): { catchUps: CatchUpStep[]; settled: Pair[] } | undefined {
+  const catchUps: CatchUpStep[] = [];
+  const settled: Pair[] = [];
+  const onReceiver = new Set<string>();
+  const sentWhole = new Set<string>();
+  for (const p of pairs) {
+    const parent = parentOf(p.relative);
+    if (p.relative !== '' && sentWhole.has(parent)) {
+      sentWhole.add(p.relative);
+      continue;
+    }
+    const localFront = p.localByName.get(front);
+    if (!p.remote) {
+      if (localFront) {
+        if (p.relative === '' || !onReceiver.has(parent)) return undefined;
+        catchUps.push({ kind: 'whole', relative: p.relative, to: front });
+        sentWhole.add(p.relative);
+      }
+      continue;
+    }
+    onReceiver.add(p.relative);
+    if (!localFront) {
+      if (!p.remoteWithinLocal()) return undefined;
+      settled.push(p);
+      continue;
+    }
+    const remoteFront = p.remoteByName.get(front);
+    if (remoteFront) {
+      if (remoteFront.guid !== localFront.guid) return undefined;
+      settled.push(p);
+      continue;
+    }
+    const newest = p.remote.snapshots[p.remote.snapshots.length - 1];
+    if (!newest || !p.remoteWithinLocal()) return undefined;
+    if ((p.localByName.get(newest.name) as SnapshotInfo).createtxg >= localFront.createtxg) return undefined;
+    catchUps.push({ kind: 'catch-up', relative: p.relative, from: newest.name, to: front });
+  }
+  return { catchUps, settled };
+}
+
 export function planReplication(local: DatasetTree, remote: DatasetTree | undefined, forceNonIncremental: boolean): ReplicationPlan {
   const target = pushTarget(local);
   if (target === undefined) return { kind: 'refused', refusal: { reason: 'no-local-snapshot', dataset: local.root } };
@@ -151,18 +212,23 @@ export function planReplication(local: DatasetTree, remote: DatasetTree | undefi
   const remoteByName = byName(remoteRoot);
   const pairs = pairUp(local, remote);
   const order = [...pairs];
+  const targetTxg = localRoot.snapshots.find((s) => s.name === target)?.createtxg ?? 0;
+  const decide = (base: SnapshotInfo, repairs: RepairStep[], catchUps: CatchUpStep[]): ReplicationPlan =>
+    base.name === target || base.createtxg >= targetTxg ? { kind: 'up-to-date', base: base.name, repairs, catchUps } : { kind: 'incremental', base: base.name, target, repairs, catchUps };
   let firstProblem: string | undefined;
   for (let i = localRoot.snapshots.length - 1; i >= 0; i -= 1) {
     const candidate = localRoot.snapshots[i] as SnapshotInfo;
     if (remoteByName.get(candidate.name)?.guid !== candidate.guid) continue;
     if (baseProblems(order, local, remote, candidate.name, false).length > 0) {
+      if (firstProblem === undefined) {
+        // The receiver's root got furthest; bring the rest forward to it rather than roll it back.
+        const forward = catchUpsFor(pairs, candidate.name);
+        if (forward) return decide(candidate, repairsFor(forward.settled, candidate.name), forward.catchUps);
+      }
       firstProblem ??= candidate.name;
       continue;
     }
-    const repairs = repairsFor(pairs, candidate.name);
-    const targetTxg = localRoot.snapshots.find((s) => s.name === target)?.createtxg ?? 0;
-    if (candidate.name === target || candidate.createtxg >= targetTxg) return { kind: 'up-to-date', base: candidate.name, repairs };
-    return { kind: 'incremental', base: candidate.name, target, repairs };
+    return decide(candidate, repairsFor(pairs, candidate.name), []);
   }
   if (firstProblem !== undefined) {
     return { kind: 'refused', refusal: { reason: 'tree-diverged', base: firstProblem, problems: baseProblems(pairs, local, remote, firstProblem, true) } };

@@ -1,5 +1,6 @@
 // argv builders for every zfs command the tool runs, local or remote; no shell is involved locally.
 import type { ZfsCapabilities } from './capabilities';
+import type { CatchUpStep } from './replication-plan';
 
 /** Snapshots per `zfs destroy ds@a,b,c` command, to stay far below the kernel's argument limit. */
 export const DESTROY_BATCH = 200;
@@ -55,6 +56,16 @@ export function streamFlags(sender: ZfsCapabilities, receiver: ZfsCapabilities, 
 
 export function sendArgs(dataset: string, base: string | undefined, target: string, flags: readonly string[]): string[] {
   return ['send', '-R', ...flags, ...(base === undefined ? [] : ['-I', `@${base}`]), `${dataset}@${target}`];
+}
+
+/** One dataset brought forward on its own: an incremental of it alone, or it and its children whole. */
+export function catchUpSendArgs(dataset: string, step: CatchUpStep, flags: readonly string[]): string[] {
+  return step.kind === 'catch-up' ? ['send', ...flags, '-I', `@${step.from}`, `${dataset}@${step.to}`] : ['send', '-R', ...flags, `${dataset}@${step.to}`];
+}
+
+/** Receives a catch-up into one dataset below the receive dataset; it inherits the received properties. */
+export function catchUpReceiveArgs(dataset: string, receiver: ZfsCapabilities): string[] {
+  return ['receive', '-F', '-u', ...(receiverResumable(receiver) ? ['-s'] : []), dataset];
 }
 
 /** Properties the received tree gets so it never mounts over the receiver's own filesystems. */

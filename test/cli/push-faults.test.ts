@@ -79,6 +79,8 @@ for (let chain = 0; chain < CHAINS; chain += 1) {
 
       const heal = await push(config);
       t.is(heal.code, 0, `round ${round + 1} (cut after ${cutAfter}): ${heal.stderr}`);
+      const healing = heal.stderr.split('\n').filter((l) => /bringing|repairing|resuming|aborted/.test(l));
+      t.log(`  heal: ${healing.length > 0 ? healing.map((l) => l.replace(/^.*?(bringing|repairing|resuming|aborted)/, '$1').replace(/ \(.*$/, '')).join('; ') : 'nothing to repair'}`);
       t.deepEqual(treeSignature(receive), treeSignature(local), `round ${round + 1}: names and GUIDs per dataset`);
       t.deepEqual(fingerprintReceived(receive, mkdtempSync(join(receiverPool.dir, 'mnt-'))), fingerprintMounted(mnt), `round ${round + 1}: file checksums`);
       assertHoldOnlyOn(t, local, tag, stamp(18));

@@ -132,6 +132,42 @@ test('--dry-run probes and plans but sends nothing', (t) => {
   t.is(poolState(p.localPool.name), localBefore);
 });
 
+test('a tree left uneven by a cut push is brought forward: the datasets behind catch up on their own, nothing is rolled back or sent twice; a child missing on the receiver is sent whole', (t) => {
+  const p = pair();
+  t.is(p.push('--force-non-incremental').code, 0);
+  const B = '2026-11-02T00:00:00Z';
+  zfs('snapshot', '-r', `${p.local}@${B}`);
+  // What a cut -R -I stream leaves: the root got @B, its children did not.
+  execFileSync('sh', ['-c', 'zfs send -I @2026-11-01T00:00:00Z "$1" | zfs receive -F -u "$2"', 'sh', `${p.local}@${B}`, p.receive]);
+  const rootTxg = () => zfs('get', '-H', '-p', '-o', 'value', 'createtxg', `${p.receive}@${B}`).trim();
+  const txgBefore = rootTxg();
+  t.deepEqual(snapshotsByDataset(p.receive).get('a'), ['2026-11-01T00:00:00Z'], 'setup: the child is behind');
+
+  const before = poolState(p.receiverPool.name);
+  const dry = p.push('-n');
+  t.is(dry.code, 0, dry.stderr);
+  t.regex(dry.stderr, /dry run: would bring \S+\/a forward from @2026-11-01T00:00:00Z to @2026-11-02T00:00:00Z/);
+  t.is(poolState(p.receiverPool.name), before);
+
+  const heal = p.push('--debug');
+  t.is(heal.code, 0, heal.stderr);
+  t.regex(heal.stderr, /bringing \S+\/a forward from @2026-11-01T00:00:00Z to @2026-11-02T00:00:00Z/);
+  t.regex(heal.stderr, /bringing \S+\/a\/b forward/);
+  t.notRegex(heal.stderr, /rolling|zfs rollback/);
+  t.regex(heal.stderr, /up to date at @2026-11-02T00:00:00Z/);
+  t.is(rootTxg(), txgBefore, "the root's @B was kept, not received again");
+  t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
+  t.is(userrefs(`${p.local}@${B}`), 1, 'the hold moved to the common snapshot');
+
+  zfs('snapshot', '-r', `${p.local}@2026-11-03T00:00:00Z`);
+  zfs('destroy', '-r', `${p.receive}/a`);
+  const whole = p.push('-v');
+  t.is(whole.code, 0, whole.stderr);
+  t.regex(whole.stderr, /bringing \S+\/a over whole up to @2026-11-02T00:00:00Z/);
+  t.regex(whole.stderr, /pushed \S+@2026-11-03T00:00:00Z \(incremental from @2026-11-02T00:00:00Z\)/);
+  t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
+});
+
 test('--action push alone sends the newest existing snapshot, without taking one', (t) => {
   const p = pair();
   t.is(p.push('--force-non-incremental').code, 0);

@@ -14,6 +14,7 @@ interface Case {
   remote: Record<string, string[]>;
   base: string | undefined;
   target: string;
+  startedAt?: Array<[string, string | undefined]>;
   problems: string[];
 }
 
@@ -98,10 +99,28 @@ const cases: Case[] = [
     target: B,
     problems: [],
   },
+  {
+    title: 'a dataset that caught up on its own is checked from where it started, not from the base',
+    local: { '': [`${A}:1`, `${B}:2`, `${C}:3`], x: [`${A}:11`, `${B}:12`, `${C}:13`] },
+    remote: { '': [`${A}:1`, `${B}:2`, `${C}:3`], x: [`${A}:11`, `${C}:13`] },
+    base: B,
+    target: C,
+    startedAt: [['x', A]],
+    problems: [`off/h/x@${B} is missing`],
+  },
+  {
+    title: 'a dataset sent whole is checked from its first snapshot',
+    local: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`] },
+    remote: { '': [`${A}:1`, `${B}:2`], x: [`${B}:12`] },
+    base: A,
+    target: B,
+    startedAt: [['x', undefined]],
+    problems: [`off/h/x@${A} is missing`],
+  },
 ];
 
 for (const c of cases) {
   test(c.title, (t) => {
-    t.deepEqual(receiveProblems(makeTree('tank/h', c.local), makeTree('off/h', c.remote), c.base, c.target), c.problems);
+    t.deepEqual(receiveProblems(makeTree('tank/h', c.local), makeTree('off/h', c.remote), c.base, c.target, new Map(c.startedAt ?? [])), c.problems);
   });
 }

@@ -6,6 +6,7 @@ import { makeTree } from './tree-fixtures';
 const A = '2026-11-01T00:00:00Z';
 const B = '2026-11-02T00:00:00Z';
 const C = '2026-11-03T00:00:00Z';
+const D = '2026-11-04T00:00:00Z';
 
 interface Case {
   title: string;
@@ -21,37 +22,67 @@ const cases: Case[] = [
   { title: 'remote root exists without snapshots, no force: refused', local: { '': [`${A}:1`] }, remote: { '': [] }, expected: { kind: 'refused', refusal: { reason: 'remote-empty', receiveDataset: 'off/h', target: A } } },
   { title: 'remote root exists without snapshots, forced: full', local: { '': [`${A}:1`] }, remote: { '': [] }, force: true, expected: { kind: 'full', target: A } },
   { title: 'no snapshot of ours locally: refused', local: { '': ['manual:1'] }, remote: undefined, force: true, expected: { kind: 'refused', refusal: { reason: 'no-local-snapshot', dataset: 'tank/h' } } },
-  { title: 'normal incremental from the newest common snapshot', local: { '': [`${A}:1`, `${B}:2`, `${C}:3`], x: [`${A}:11`, `${B}:12`, `${C}:13`] }, remote: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`] }, expected: { kind: 'incremental', base: B, target: C, repairs: [] } },
-  { title: 'up to date', local: { '': [`${A}:1`, `${B}:2`] }, remote: { '': [`${A}:1`, `${B}:2`] }, expected: { kind: 'up-to-date', base: B, repairs: [] } },
-  { title: 'target is the newest of ours even when a foreign snapshot is newer', local: { '': [`${A}:1`, `${B}:2`, 'manual:3'] }, remote: { '': [`${A}:1`] }, expected: { kind: 'incremental', base: A, target: B, repairs: [] } },
-  { title: 'a foreign snapshot can be the base', local: { '': [`${A}:1`, 'manual:2', `${B}:3`] }, remote: { '': [`${A}:1`, 'manual:2'] }, expected: { kind: 'incremental', base: 'manual', target: B, repairs: [] } },
+  { title: 'normal incremental from the newest common snapshot', local: { '': [`${A}:1`, `${B}:2`, `${C}:3`], x: [`${A}:11`, `${B}:12`, `${C}:13`] }, remote: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`] }, expected: { kind: 'incremental', base: B, target: C, repairs: [], catchUps: [] } },
+  { title: 'up to date', local: { '': [`${A}:1`, `${B}:2`] }, remote: { '': [`${A}:1`, `${B}:2`] }, expected: { kind: 'up-to-date', base: B, repairs: [], catchUps: [] } },
+  { title: 'target is the newest of ours even when a foreign snapshot is newer', local: { '': [`${A}:1`, `${B}:2`, 'manual:3'] }, remote: { '': [`${A}:1`] }, expected: { kind: 'incremental', base: A, target: B, repairs: [], catchUps: [] } },
+  { title: 'a foreign snapshot can be the base', local: { '': [`${A}:1`, 'manual:2', `${B}:3`] }, remote: { '': [`${A}:1`, 'manual:2'] }, expected: { kind: 'incremental', base: 'manual', target: B, repairs: [], catchUps: [] } },
   { title: 'same names, other GUIDs: no common snapshot, even forced', local: { '': [`${A}:1`, `${B}:2`] }, remote: { '': [`${A}:91`, `${B}:92`] }, force: true, expected: (p) => p.kind === 'refused' && p.refusal.reason === 'no-common-snapshot' && p.refusal.evidence.sameNameOtherGuid.length === 2 },
   { title: 'disjoint histories: no common snapshot', local: { '': [`${C}:3`] }, remote: { '': [`${A}:1`] }, expected: (p) => p.kind === 'refused' && p.refusal.reason === 'no-common-snapshot' && p.refusal.evidence.remoteNewest[0]?.name === A && p.refusal.evidence.localNewest[0]?.name === C },
-  { title: 'a child created after the base is carried by the stream (no repair)', local: { '': [`${A}:1`, `${B}:2`], kid: [`${B}:22`] }, remote: { '': [`${A}:1`] }, expected: { kind: 'incremental', base: A, target: B, repairs: [] } },
-  { title: 'a dataset destroyed locally is dropped by the receiver (no repair, no refusal)', local: { '': [`${A}:1`, `${B}:2`] }, remote: { '': [`${A}:1`], gone: [`${A}:31`] }, expected: { kind: 'incremental', base: A, target: B, repairs: [] } },
+  { title: 'a child created after the base is carried by the stream (no repair)', local: { '': [`${A}:1`, `${B}:2`], kid: [`${B}:22`] }, remote: { '': [`${A}:1`] }, expected: { kind: 'incremental', base: A, target: B, repairs: [], catchUps: [] } },
+  { title: 'a dataset destroyed locally is dropped by the receiver (no repair, no refusal)', local: { '': [`${A}:1`, `${B}:2`] }, remote: { '': [`${A}:1`], gone: [`${A}:31`] }, expected: { kind: 'incremental', base: A, target: B, repairs: [], catchUps: [] } },
   {
-    title: 'cut push: root and one child reached the target, another child did not; base is the older snapshot and the ahead datasets roll back',
+    title: 'cut push: root and one child reached the target, another child did not; the laggard catches up on its own, nothing is rolled back',
     local: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`], y: [`${A}:21`, `${B}:22`] },
     remote: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`], y: [`${A}:21`] },
-    expected: { kind: 'incremental', base: A, target: B, repairs: [{ kind: 'rollback', relative: '', to: A, discards: [B] }, { kind: 'rollback', relative: 'x', to: A, discards: [B] }] },
+    expected: { kind: 'up-to-date', base: B, repairs: [], catchUps: [{ kind: 'catch-up', relative: 'y', from: A, to: B }] },
+  },
+  {
+    title: 'cut push with a newer snapshot since: laggards catch up to the root, then the stream goes on from there',
+    local: { '': [`${A}:1`, `${B}:2`, `${C}:3`, `${D}:4`], x: [`${A}:11`, `${B}:12`, `${C}:13`, `${D}:14`], y: [`${A}:21`, `${B}:22`, `${C}:23`, `${D}:24`] },
+    remote: { '': [`${A}:1`, `${B}:2`, `${C}:3`], x: [`${A}:11`, `${B}:12`], y: [`${A}:21`] },
+    expected: { kind: 'incremental', base: C, target: D, repairs: [], catchUps: [{ kind: 'catch-up', relative: 'x', from: B, to: C }, { kind: 'catch-up', relative: 'y', from: A, to: C }] },
+  },
+  {
+    title: 'catch-up and the usual repairs together: a half-received newcomer is still destroyed, a receiver-only snapshot still rolled back',
+    local: { '': [`${A}:1`, `${B}:2`, `${C}:3`], x: [`${A}:11`, `${B}:12`, `${C}:13`], kid: [`${C}:43`] },
+    remote: { '': [`${A}:1`, `${B}:2`, 'theirs:9'], x: [`${A}:11`], kid: [`${C}:43`] },
+    expected: {
+      kind: 'incremental',
+      base: B,
+      target: C,
+      repairs: [{ kind: 'rollback', relative: '', to: B, discards: ['theirs'] }, { kind: 'destroy', relative: 'kid', snapshots: [C] }],
+      catchUps: [{ kind: 'catch-up', relative: 'x', from: A, to: B }],
+    },
+  },
+  {
+    title: 'a laggard holding a snapshot the sender lacks cannot catch up: the older base and rollbacks, as before',
+    local: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`] },
+    remote: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, 'theirs:9'] },
+    expected: { kind: 'incremental', base: A, target: B, repairs: [{ kind: 'rollback', relative: '', to: A, discards: [B] }, { kind: 'rollback', relative: 'x', to: A, discards: ['theirs'] }], catchUps: [] },
+  },
+  {
+    title: 'a laggard with no snapshot in common with the sender: refused as diverged, never caught up',
+    local: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`] },
+    remote: { '': [`${A}:1`, `${B}:2`], x: [`${A}:91`] },
+    expected: (p) => p.kind === 'refused' && p.refusal.reason === 'tree-diverged',
   },
   {
     title: 'cut push: a new child arrived only in part; it is destroyed and sent again whole',
     local: { '': [`${A}:1`, `${B}:2`, `${C}:3`], kid: [`${B}:42`, `${C}:43`] },
     remote: { '': [`${A}:1`], kid: [`${B}:42`] },
-    expected: { kind: 'incremental', base: A, target: C, repairs: [{ kind: 'destroy', relative: 'kid', snapshots: [B] }] },
+    expected: { kind: 'incremental', base: A, target: C, repairs: [{ kind: 'destroy', relative: 'kid', snapshots: [B] }], catchUps: [] },
   },
   {
     title: 'a destroyed new child takes its own children with it (one repair)',
     local: { '': [`${A}:1`, `${B}:2`], kid: [`${B}:42`], 'kid/sub': [`${B}:52`] },
     remote: { '': [`${A}:1`], kid: [`${B}:42`], 'kid/sub': [`${B}:52`] },
-    expected: { kind: 'incremental', base: A, target: B, repairs: [{ kind: 'destroy', relative: 'kid', snapshots: [B] }] },
+    expected: { kind: 'incremental', base: A, target: B, repairs: [{ kind: 'destroy', relative: 'kid', snapshots: [B] }], catchUps: [] },
   },
   {
     title: 'a receiver-only newer snapshot on a complete tree is rolled back (mirror)',
     local: { '': [`${A}:1`, `${B}:2`] },
     remote: { '': [`${A}:1`, 'remote-only:77'] },
-    expected: { kind: 'incremental', base: A, target: B, repairs: [{ kind: 'rollback', relative: '', to: A, discards: ['remote-only'] }] },
+    expected: { kind: 'incremental', base: A, target: B, repairs: [{ kind: 'rollback', relative: '', to: A, discards: ['remote-only'] }], catchUps: [] },
   },
   {
     title: 'a same-named new child on the receiver with foreign snapshots: refused as diverged',
@@ -60,10 +91,10 @@ const cases: Case[] = [
     expected: (p) => p.kind === 'refused' && p.refusal.reason === 'tree-diverged' && /holds @theirs/.test(p.refusal.problems.join()),
   },
   {
-    title: 'a child lost on the receiver: refused as diverged (the stream would need it)',
-    local: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`] },
+    title: 'a child missing on the receiver (a first push cut before it arrived) is sent whole, with what is below it',
+    local: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`], 'x/y': [`${A}:21`, `${B}:22`] },
     remote: { '': [`${A}:1`] },
-    expected: (p) => p.kind === 'refused' && p.refusal.reason === 'tree-diverged' && /missing on the receiver/.test(p.refusal.problems.join()),
+    expected: { kind: 'incremental', base: A, target: B, repairs: [], catchUps: [{ kind: 'whole', relative: 'x', to: A }] },
   },
   {
     title: 'the newest root-common snapshot is inconsistent in a child, an older one is not: the older one is the base',
