@@ -188,9 +188,11 @@ function catchUpsFor(pairs: readonly Pair[], front: string): { catchUps: CatchUp
       settled.push(p);
       continue;
     }
+    // `send -I` needs only the receiver's newest snapshot on the sender; older ones the sender has
+    // expired since are dropped by the next -R stream, as on every other dataset.
     const newest = p.remote.snapshots[p.remote.snapshots.length - 1];
-    if (!newest || !p.remoteWithinLocal()) return undefined;
-    if ((p.localByName.get(newest.name) as SnapshotInfo).createtxg >= localFront.createtxg) return undefined;
+    const ours = newest ? p.localByName.get(newest.name) : undefined;
+    if (!newest || !ours || ours.guid !== newest.guid || ours.createtxg >= localFront.createtxg) return undefined;
     catchUps.push({ kind: 'catch-up', relative: p.relative, from: newest.name, to: front });
   }
   return { catchUps, settled };

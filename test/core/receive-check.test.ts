@@ -1,12 +1,8 @@
 // Table tests for the after-push check: what a send -R [-I] stream should have left on the receiver.
 import test from 'ava';
 import { receiveProblems } from '../../src/core/receive-check';
-import { makeTree } from './tree-fixtures';
+import { A, B, C, D, makeTree } from './tree-fixtures';
 
-const A = '2026-11-01T00:00:00Z';
-const B = '2026-11-02T00:00:00Z';
-const C = '2026-11-03T00:00:00Z';
-const D = '2026-11-04T00:00:00Z';
 
 interface Case {
   title: string;

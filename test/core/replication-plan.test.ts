@@ -1,12 +1,8 @@
 // Table tests for the push planner: full, incremental, up to date, repairs of a cut push, and refusals.
 import test from 'ava';
 import { planReplication, pushTarget, type ReplicationPlan } from '../../src/core/replication-plan';
-import { makeTree } from './tree-fixtures';
+import { A, B, C, D, makeTree } from './tree-fixtures';
 
-const A = '2026-11-01T00:00:00Z';
-const B = '2026-11-02T00:00:00Z';
-const C = '2026-11-03T00:00:00Z';
-const D = '2026-11-04T00:00:00Z';
 
 interface Case {
   title: string;
@@ -59,6 +55,12 @@ const cases: Case[] = [
     local: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`] },
     remote: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, 'theirs:9'] },
     expected: { kind: 'incremental', base: A, target: B, repairs: [{ kind: 'rollback', relative: '', to: A, discards: [B] }, { kind: 'rollback', relative: 'x', to: A, discards: ['theirs'] }], catchUps: [] },
+  },
+  {
+    title: 'a laggard whose older snapshots the sender has expired since still catches up from its newest',
+    local: { '': [`${B}:2`, `${C}:3`], x: [`${B}:12`, `${C}:13`] },
+    remote: { '': [`${A}:1`, `${B}:2`, `${C}:3`], x: [`${A}:11`, `${B}:12`] },
+    expected: { kind: 'up-to-date', base: C, repairs: [], catchUps: [{ kind: 'catch-up', relative: 'x', from: B, to: C }] },
   },
   {
     title: 'a laggard with no snapshot in common with the sender: refused as diverged, never caught up',
