@@ -2,9 +2,6 @@
 import test from 'ava';
 import { useBed } from '../bed/fixture';
 import { PassThrough } from 'node:stream';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { runBackup, type RunDeps } from '../../src/app/run';
 import type { RunOptions } from '../../src/app/options';
@@ -15,15 +12,16 @@ import { createLogger } from '../../src/io/logger';
 import { openSession } from '../../src/io/ssh-session';
 import { makeLocalZfs } from '../../src/io/zfs';
 import { treeSignature, userrefs, zfs } from '../bed/pools';
+import { scratchDir } from '../bed/scratch';
 import { freePort } from '../bed/sshd';
 
 const bed = useBed(test);
 
-function deps(now: () => number, lines: string[]): RunDeps {
+function deps(now: () => number, lines: string[], lockDir: string): RunDeps {
   const out = new PassThrough();
   out.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
   const log = createLogger({ level: 'info', journal: false, out });
-  return { zfs: makeLocalZfs(runCommand, log), log, now, runner: runCommand, connect: openSession, zfsProgram: 'zfs', lockDir: mkdtempSync(join(tmpdir(), 'czb-outage-lock-')) };
+  return { zfs: makeLocalZfs(runCommand, log), log, now, runner: runCommand, connect: openSession, zfsProgram: 'zfs', lockDir };
 }
 
 test('90 days with the offsite host down: the held base survives expire, and the next push is incremental from it', async (t) => {
@@ -49,8 +47,9 @@ test('90 days with the offsite host down: the held base survives expire, and the
     forceNonIncremental: true,
     hostname: 'h',
   };
+  const lockDir = scratchDir(t, 'czb-outage-lock-');
   const lines: string[] = [];
-  await runBackup(deps(() => day0.toMillis(), lines), options);
+  await runBackup(deps(() => day0.toMillis(), lines, lockDir), options);
   const base = '2026-06-01T22:45:00Z';
   t.is(userrefs(`${root}@${base}`), 1);
 
@@ -60,7 +59,7 @@ test('90 days with the offsite host down: the held base survives expire, and the
   for (let d = 1; d <= 90; d += 1) {
     const now = day0.plus({ days: d });
     names.push(now.toFormat("yyyy-MM-dd'T'HH:mm:ss'Z'"));
-    const error = await t.throwsAsync(runBackup(deps(() => now.toMillis(), lines), { ...options, sshConfig: down }), { instanceOf: BackupError });
+    const error = await t.throwsAsync(runBackup(deps(() => now.toMillis(), lines, lockDir), { ...options, sshConfig: down }), { instanceOf: BackupError });
     t.is(error?.exitCode, 69, error?.message);
   }
   // Without the hold, the rule would have destroyed the base long ago.
@@ -72,7 +71,7 @@ test('90 days with the offsite host down: the held base survives expire, and the
 
   const after = day0.plus({ days: 91 });
   const pushLines: string[] = [];
-  await runBackup(deps(() => after.toMillis(), pushLines), { ...options, actions: ['push'], forceNonIncremental: false });
+  await runBackup(deps(() => after.toMillis(), pushLines, lockDir), { ...options, actions: ['push'], forceNonIncremental: false });
   t.true(pushLines.some((l) => l.includes(`(incremental from @${base})`)), pushLines.join('\n'));
   t.deepEqual(treeSignature(options.receiveDataset), treeSignature(root));
   t.is(userrefs(`${root}@${base}`), 0, 'the old base is released once the new one is held');

@@ -1,11 +1,11 @@
 // Integration: two runs at once on one dataset; the second exits 75 at once and runs no zfs command.
 import test from 'ava';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, runCliAsync } from '../bed/cli';
 import { createPool, zfs, type TestPool } from '../bed/pools';
 import { startRelay } from '../bed/relay';
+import { scratchDir } from '../bed/scratch';
 import { startSshd, type TestSshd } from '../bed/sshd';
 
 let sshd: TestSshd;
@@ -35,9 +35,9 @@ test('a second run on the same dataset exits 75 at once, names the holder PID, a
   // The first run hangs connecting to a host that accepts and never answers.
   const stall = await startRelay(sshd.port, { stall: true });
   const hang = sshd.writeConfig('cfg.stall', [`Port ${stall.port}`, 'ConnectTimeout 30']);
-  const dir = mkdtempSync(join(tmpdir(), 'czb-lockcli-'));
+  const dir = scratchDir(t, 'czb-lockcli-');
   const lockDir = join(dir, 'lock');
-  const first = countingZfs(mkdtempSync(join(tmpdir(), 'czb-zfs1-')));
+  const first = countingZfs(scratchDir(t, 'czb-zfs1-'));
   const running = runCliAsync(['--action', 'push', '--dataset', root, '--zfs-receive-dataset', `${pool.name}/recv`, '--ssh-config', hang], { env: { CYBER_ZFS_BACKUP_LOCK_DIR: lockDir, CYBER_ZFS_BACKUP_ZFS: first.program } });
   const lockFile = join(lockDir, `cyber-zfs-backup.${root.replace(/\//g, '_')}.lock`);
   for (let i = 0; i < 400 && !existsSync(lockFile); i += 1) await new Promise((r) => setTimeout(r, 25));

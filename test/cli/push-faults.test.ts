@@ -3,12 +3,12 @@ import test from 'ava';
 import { useBed } from '../bed/fixture';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCliAsync } from '../bed/cli';
 import { fingerprintMounted, fingerprintReceived, mountTree, pidsWithArgs, writeRandomFile } from '../bed/content';
 import { treeSignature, zfs, zfsTry } from '../bed/pools';
 import { seededRandom, startRelay } from '../bed/relay';
+import { scratchDir } from '../bed/scratch';
 
 const SEED = Number(process.env.CZB_FAULT_SEED ?? 20261122);
 const CHAINS = 4;
@@ -141,7 +141,7 @@ test('killing the remote zfs receive mid-stream: exit 75 with one line; the next
 test('killing the local zfs send mid-stream: exit 75 naming both sides; the next run makes an exact mirror', async (t) => {
   const p = await loadedPair(64);
   // A zfs wrapper that records the PID of `zfs send` (exec keeps it) and waits for the test to kill it.
-  const dir = mkdtempSync(join(tmpdir(), 'czb-sendpid-'));
+  const dir = scratchDir(t, 'czb-sendpid-');
   const wrapper = join(dir, 'zfs');
   writeFileSync(wrapper, `#!/bin/sh\nif [ "$1" = send ]; then echo $$ > ${dir}/send.pid; sleep 1; fi\nexec zfs "$@"\n`, { mode: 0o755 });
   const run = runCliAsync(['--action', 'push', '--dataset', p.local, '--zfs-receive-dataset', p.receive, '--ssh-config', bed.sshd.config], { env: { CYBER_ZFS_BACKUP_ZFS: wrapper } });

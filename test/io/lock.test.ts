@@ -1,16 +1,14 @@
 // Tests of the per-dataset lock file: exclusive, names its holder, survives a dead holder, refuses a live one.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { BackupError } from '../../src/core/exit-codes';
 import { acquireLock, lockPath } from '../../src/io/lock';
+import { scratchDir } from '../bed/scratch';
 
-const dir = () => mkdtempSync(join(tmpdir(), 'czb-lock-'));
 
 test('one lock per dataset; the second attempt is exit 75 naming the holder PID; release frees it', (t) => {
-  const d = dir();
+  const d = scratchDir(t, 'czb-lock-');
   const lock = acquireLock(d, 'tank/h');
   t.regex(readFileSync(lock.path, 'utf8'), new RegExp(`^${process.pid} \\d+`));
   const error = t.throws(() => acquireLock(d, 'tank/h'), { instanceOf: BackupError });
@@ -24,7 +22,7 @@ test('one lock per dataset; the second attempt is exit 75 naming the holder PID;
 });
 
 test('a lock left by a dead process is taken over', async (t) => {
-  const d = dir();
+  const d = scratchDir(t, 'czb-lock-');
   const child = spawn(process.execPath, ['-e', '0']);
   const pid = child.pid as number;
   await new Promise((r) => child.on('exit', r));
@@ -35,7 +33,7 @@ test('a lock left by a dead process is taken over', async (t) => {
 });
 
 test('a lock naming a live PID with another start time (PID reused) is taken over', (t) => {
-  const d = dir();
+  const d = scratchDir(t, 'czb-lock-');
   writeFileSync(lockPath(d, 'tank/h'), `${process.pid} 1\n`);
   const lock = acquireLock(d, 'tank/h');
   t.pass();
@@ -43,7 +41,7 @@ test('a lock naming a live PID with another start time (PID reused) is taken ove
 });
 
 test('a garbage lock file is taken over', (t) => {
-  const d = dir();
+  const d = scratchDir(t, 'czb-lock-');
   writeFileSync(lockPath(d, 'tank/h'), 'not a pid\n');
   acquireLock(d, 'tank/h').release();
   t.false(existsSync(lockPath(d, 'tank/h')));
