@@ -2,7 +2,8 @@
 import { BackupError, ExitCode } from '../core/exit-codes';
 import { planExpire } from '../core/expire-plan';
 import type { RetentionPolicy } from '../core/retention';
-import { destroyArgs } from '../core/zfs-argv';
+import { destroyBatches, type DestroyBatch } from '../core/zfs-argv';
+import { classifyZfsError, destroyBlockedReason, firstErrorLine } from '../core/zfs-errors';
 import type { Deps } from './deps';
 
 export interface ExpireOutcome {
@@ -44,16 +45,28 @@ export async function expireSnapshots(
     return { destroyed: [], kept: plan.keep.length, refusedTooMany: false };
   }
   const caps = await zfs.capabilities();
-  const busy: string[] = [];
-  for (const argv of destroyArgs(dataset, plan.destroy, caps)) {
-    const result = await zfs.tryRun(argv);
-    if (result.exitCode === 0) continue;
-    // A hold placed since the listing (zfs-fuse leaves temporary ones after a killed send): keep it.
-    if (/dataset is busy|snapshot is held|it has user holds/i.test(result.stderr)) busy.push(argv[argv.length - 1] as string);
-    else await zfs.run(argv, `zfs ${argv.join(' ')}`);
+  const destroyed: string[] = [];
+  const kept: Array<{ name: string; why: string }> = [];
+  const destroy = async (batch: DestroyBatch): Promise<void> => {
+    const result = await zfs.tryRun(batch.argv);
+    if (result.exitCode === 0) return void destroyed.push(...batch.snapshots);
+    const why = destroyBlockedReason(result.stderr);
+    if (why === undefined) {
+      const failure = classifyZfsError(result.stderr, 'local');
+      const done = destroyed.length > 0 ? ` (${destroyed.length} destroyed before it)` : '';
+      const more = batch.snapshots.length > 1 ? ` (and ${batch.snapshots.length - 1} more in one command)` : '';
+      throw new BackupError(failure.exitCode, `zfs destroy -r ${dataset}@${batch.snapshots[0]}${more} failed${done}: ${firstErrorLine(result.stderr)}; ${failure.hint}`);
+    }
+    // One blocked snapshot fails a whole comma list: destroy the others one by one.
+    if (batch.snapshots.length > 1) {
+      for (const one of destroyBatches(dataset, batch.snapshots, { destroyCommaList: false })) await destroy(one);
+    } else kept.push({ name: batch.snapshots[0] as string, why });
+  };
+  for (const batch of destroyBatches(dataset, plan.destroy, caps)) await destroy(batch);
+  for (const { name, why } of kept) {
+    const next = why === 'cloned' ? 'promote or destroy the clone (zfs get clones) to let it expire' : 'it is expired on a later run once released';
+    log.warn(`kept ${dataset}@${name}: zfs will not destroy it (${why}); ${next}`);
   }
-  for (const name of busy) log.warn(`kept ${name}: zfs says it is busy or held; it is expired on a later run once released`);
-  const destroyed = busy.length === 0 ? plan.destroy : plan.destroy.filter((n) => !busy.some((b) => b.includes(n)));
   log.info(`expire ${dataset}: destroyed ${destroyed.length}, kept ${plan.ours.length - destroyed.length}`);
   return { destroyed, kept: plan.ours.length - destroyed.length, refusedTooMany: false };
 }

@@ -27,14 +27,25 @@ export function snapshotArgs(dataset: string, snapshot: string): string[] {
   return ['snapshot', '-r', `${dataset}@${snapshot}`];
 }
 
+/** One recursive destroy command and the snapshot names it removes. */
+export interface DestroyBatch {
+  snapshots: string[];
+  argv: string[];
+}
+
 /** Recursive destroys of `snapshots` on the tree: batched where the platform takes comma lists. */
-export function destroyArgs(dataset: string, snapshots: readonly string[], caps: ZfsCapabilities): string[][] {
-  if (!caps.destroyCommaList) return snapshots.map((s) => ['destroy', '-r', `${dataset}@${s}`]);
-  const batches: string[][] = [];
-  for (let i = 0; i < snapshots.length; i += DESTROY_BATCH) {
-    batches.push(['destroy', '-r', `${dataset}@${snapshots.slice(i, i + DESTROY_BATCH).join(',')}`]);
+export function destroyBatches(dataset: string, snapshots: readonly string[], caps: Pick<ZfsCapabilities, 'destroyCommaList'>): DestroyBatch[] {
+  const size = caps.destroyCommaList ? DESTROY_BATCH : 1;
+  const batches: DestroyBatch[] = [];
+  for (let i = 0; i < snapshots.length; i += size) {
+    const names = snapshots.slice(i, i + size);
+    batches.push({ snapshots: names, argv: ['destroy', '-r', `${dataset}@${names.join(',')}`] });
   }
   return batches;
+}
+
+export function destroyArgs(dataset: string, snapshots: readonly string[], caps: Pick<ZfsCapabilities, 'destroyCommaList'>): string[][] {
+  return destroyBatches(dataset, snapshots, caps).map((b) => b.argv);
 }
 
 export function holdArgs(tag: string, dataset: string, snapshot: string): string[] {

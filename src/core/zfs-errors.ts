@@ -38,3 +38,15 @@ export function firstErrorLine(stderr: string): string {
   const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^usage:/i.test(l));
   return lines.find((l) => /cannot|error|denied|does not exist|failed|invalid/i.test(l)) ?? lines[0] ?? '(no message)';
 }
+
+/**
+ * Why zfs would not destroy a snapshot that is otherwise fine to keep for now (a hold placed since the
+ * listing, a temporary hold of a running or killed send, a clone made from it), or undefined when the
+ * failure is something else. OpenZFS destroys a comma list all or nothing, so one such snapshot
+ * fails its whole batch.
+ */
+export function destroyBlockedReason(stderr: string): 'held or busy' | 'cloned' | undefined {
+  if (/dependent clones|snapshot is cloned/i.test(stderr)) return 'cloned';
+  if (/dataset is busy|snapshot is held|it has user holds/i.test(stderr)) return 'held or busy';
+  return undefined;
+}

@@ -105,6 +105,25 @@ test('a held snapshot is never destroyed; the rest of the plan still is', (t) =>
   zfs('release', '-r', 'admin-keep', `${root}@2026-11-17T12:00:00Z`);
 });
 
+test('a snapshot with a clone is kept with a warning; the rest of the plan (and of its comma list) is destroyed; it expires once the clone is gone', (t) => {
+  const { root, pool } = seeded();
+  const cloned = '2026-11-17T12:00:00Z';
+  const clone = `${pool.name}/restored-a`;
+  zfs('clone', `${root}/a@${cloned}`, clone);
+  const r = runCli(['--action', 'expire', '--dataset', root, '--retention-policy', '2', '1', '1', '--force-destroy-lots', '--debug']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, new RegExp(`kept ${root}@${cloned}: zfs will not destroy it \\(cloned\\); promote or destroy the clone`));
+  for (const [ds, list] of snapshotsByDataset(root)) {
+    t.true(list.includes(cloned), `${cloned} stays on ${ds || '(root)'}: zfs destroys a recursive snapshot on all datasets or none`);
+    for (const gone of DESTROYED) if (gone !== cloned) t.false(list.includes(gone), `${gone} destroyed on ${ds || '(root)'}`);
+  }
+  t.is(zfs('list', '-H', '-o', 'origin', clone).trim(), `${root}/a@${cloned}`);
+  zfs('destroy', clone);
+  const again = runCli(['--action', 'expire', '--dataset', root, '--retention-policy', '2', '1', '1', '--force-destroy-lots']);
+  t.is(again.code, 0, again.stderr);
+  for (const list of snapshotsByDataset(root).values()) t.false(list.includes(cloned));
+});
+
 test('--dry-run (and its aliases) leaves the snapshot list identical', (t) => {
   const { root, pool } = seeded();
   const before = poolState(pool.name);

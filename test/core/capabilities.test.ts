@@ -2,7 +2,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { parseCapabilities } from '../../src/core/capabilities';
-import { destroyArgs, receiveArgs, sendArgs, setReceivedPropertiesArgs, streamFlags } from '../../src/core/zfs-argv';
+import { destroyArgs, destroyBatches, receiveArgs, sendArgs, setReceivedPropertiesArgs, streamFlags } from '../../src/core/zfs-argv';
 
 const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
 const fuse = parseCapabilities(fixture('zfs-fuse-0.7-usage.txt'));
@@ -37,4 +37,19 @@ test('an unrecognisable usage text yields the most conservative capabilities', (
   t.false(none.destroyCommaList);
   t.false(none.receiveSetsProperties);
   t.is(none.sendFlags.size, 0);
+});
+
+test('destroy batches: one per snapshot without comma lists; 200 per command with them, names kept with each command', (t) => {
+  const names = Array.from({ length: 401 }, (_, i) => `s${i}`);
+  const one = destroyBatches('p/h', names.slice(0, 3), { destroyCommaList: false });
+  t.deepEqual(one, [
+    { snapshots: ['s0'], argv: ['destroy', '-r', 'p/h@s0'] },
+    { snapshots: ['s1'], argv: ['destroy', '-r', 'p/h@s1'] },
+    { snapshots: ['s2'], argv: ['destroy', '-r', 'p/h@s2'] },
+  ]);
+  const comma = destroyBatches('p/h', names, { destroyCommaList: true });
+  t.deepEqual(comma.map((b) => b.snapshots.length), [200, 200, 1]);
+  t.is(comma[0]?.argv[2], `p/h@${names.slice(0, 200).join(',')}`);
+  t.deepEqual(comma[2], { snapshots: ['s400'], argv: ['destroy', '-r', 'p/h@s400'] });
+  t.deepEqual(destroyBatches('p/h', [], { destroyCommaList: true }), []);
 });
