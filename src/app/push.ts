@@ -3,6 +3,7 @@ import { parseCapabilities, type ZfsCapabilities } from '../core/capabilities';
 import { BackupError, ExitCode } from '../core/exit-codes';
 import { joinDataset } from '../core/names';
 import { refusalError, type PushContext } from '../core/push-messages';
+import { listReceivedArgs, parseReceivedFilesystems, receivedPropertyFixes } from '../core/received-properties';
 import { receiveProblems } from '../core/receive-check';
 import { remoteZfsCommand, remoteZfsSequence } from '../core/remote-command';
 import { planReplication, type CatchUpStep, type RepairStep } from '../core/replication-plan';
@@ -21,7 +22,6 @@ import {
   resumeSendArgs,
   rollbackArgs,
   sendArgs,
-  setReceivedPropertiesArgs,
   streamFlags,
 } from '../core/zfs-argv';
 import { classifyZfsError, firstErrorLine } from '../core/zfs-errors';
@@ -209,19 +209,23 @@ export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Prom
       return void log.info(`dry run: would send ${what} to ${where}${size === undefined ? '' : `, about ${mib(size)} MiB`}: zfs ${args.join(' ')}`);
     }
     if (repairs.length > 0) await runRemote(session, repairs.map((s) => repairArgs(s, options.receiveDataset)), options.useSudo, 'repairing the receiver');
-    for (const step of catchUps) {
-      const dataset = joinDataset(options.dataset, step.relative);
-      const stepWhat = `${dataset}@${step.to} (${step.kind === 'catch-up' ? `catch-up from @${step.from}` : 'whole, missing on the receiver'})`;
-      log.warn(`bringing ${describeCatchUp(step, options)}`);
-      const receiveInto = joinDataset(options.receiveDataset, step.relative);
-      await transfer(deps, session, options, catchUpSendArgs(dataset, step, flags), catchUpReceiveArgs(receiveInto, remoteCaps), stepWhat, where);
-    }
-    if (args) {
-      const mountpoint = receivedMountpoint(options.hostname);
-      await transfer(deps, session, options, args, receiveArgs(options.receiveDataset, remoteCaps, mountpoint), what, where);
-      if (!remoteCaps.receiveSetsProperties) await runRemote(session, setReceivedPropertiesArgs(options.receiveDataset, mountpoint), options.useSudo, 'setting canmount/readonly/mountpoint on the received tree');
+    const mountpoint = receivedMountpoint(options.hostname);
+    try {
+      for (const step of catchUps) {
+        const dataset = joinDataset(options.dataset, step.relative);
+        const stepWhat = `${dataset}@${step.to} (${step.kind === 'catch-up' ? `catch-up from @${step.from}` : 'whole, missing on the receiver'})`;
+        log.warn(`bringing ${describeCatchUp(step, options)}`);
+        const receiveInto = joinDataset(options.receiveDataset, step.relative);
+        await transfer(deps, session, options, catchUpSendArgs(dataset, step, flags), catchUpReceiveArgs(receiveInto, remoteCaps), stepWhat, where);
+      }
+      if (args) await transfer(deps, session, options, args, receiveArgs(options.receiveDataset, remoteCaps, mountpoint), what, where);
+    } catch (error) {
+      // What did arrive must not mount over the offsite host's own filesystems at its next boot.
+      if (error instanceof BackupError && error.exitCode !== ExitCode.unavailable) await secureReceivedTree(deps, session, options, mountpoint).catch(() => undefined);
+      throw error;
     }
     if (args || catchUps.length > 0) {
+      await secureReceivedTree(deps, session, options, mountpoint);
       const startedAt = new Map(catchUps.map((c): [string, string | undefined] => [c.relative, c.kind === 'catch-up' ? c.from : undefined]));
       await checkReceived(deps, session, options, remoteCaps, local, args ? base : target, target, where, startedAt);
     }
@@ -230,6 +234,19 @@ export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Prom
   } finally {
     session.close();
   }
+}
+
+/**
+ * A `send -R` stream brings each dataset's own canmount, readonly and mountpoint; set what would let
+ * the received tree mount by itself, be written, or mount outside the backup mount point.
+ */
+async function secureReceivedTree(deps: Deps, session: SshSession, options: RunOptions, mountpoint: string): Promise<void> {
+  const listed = await remoteZfs(session, listReceivedArgs(options.receiveDataset), options.useSudo);
+  if (listed.code !== 0) throw remoteFailure(`listing the properties of ${options.receiveDataset}`, listed.stderr, listed.code);
+  const fixes = receivedPropertyFixes(options.receiveDataset, mountpoint, parseReceivedFilesystems(options.receiveDataset, listed.stdout));
+  if (fixes.length === 0) return;
+  for (const fix of fixes) deps.log.info(`on ${options.sshDestination}: zfs ${fix.join(' ')} (the received tree never mounts by itself, is read-only, and mounts only below ${mountpoint})`);
+  await runRemote(session, fixes, options.useSudo, 'setting canmount/readonly/mountpoint on the received tree');
 }
 
 /**

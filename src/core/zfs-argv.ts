@@ -105,11 +105,6 @@ export function abortReceiveArgs(dataset: string): string[] {
   return ['receive', '-A', dataset];
 }
 
-/** For receivers without `receive -o`: the same properties, set after the receive. */
-export function setReceivedPropertiesArgs(receiveDataset: string, mountpoint: string): string[][] {
-  return receivedProperties(mountpoint).map(([k, v]) => ['set', `${k}=${v}`, receiveDataset]);
-}
-
 export function rollbackArgs(dataset: string, snapshot: string): string[] {
   return ['rollback', '-r', `${dataset}@${snapshot}`];
 }

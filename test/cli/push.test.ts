@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { poolState, snapshotsByDataset, treeSignature, userrefs, zfs, zfsTry, type TestPool } from '../bed/pools';
 import { keygen } from '../bed/sshd';
 import { runCli } from '../bed/cli';
+import { hostname } from 'node:os';
+
+const HOST = hostname().split('.')[0] ?? 'localhost';
 
 const bed = useBed(test);
 
@@ -75,6 +78,28 @@ test('incremental pushes carry new snapshots and new child datasets; the receive
   const again = p.push('-v');
   t.is(again.code, 0, again.stderr);
   t.regex(again.stderr, /up to date at @2026-11-03T00:00:00Z/);
+});
+
+test('the received tree stays inert: a child the sender mounts elsewhere, writable, arrives noauto, read-only and below the backup mount point; later pushes keep it so', (t) => {
+  const p = pair();
+  const mp = `/srv/backup/${HOST}`;
+  zfs('set', `mountpoint=${join(p.localPool.dir, 'mnt-a')}`, `${p.local}/a`);
+  zfs('set', 'readonly=off', `${p.local}/a`);
+  zfs('set', 'canmount=on', `${p.local}/a`);
+  const props = () => zfs('list', '-H', '-o', 'name,canmount,readonly,mountpoint,mounted', '-t', 'filesystem', '-r', p.receive).trim().split('\n').map((l) => l.replace(p.receive, 'R'));
+  const inert = ['R\tnoauto\ton\t' + mp + '\tno', 'R/a\tnoauto\ton\t' + mp + '/a\tno', 'R/a/b\tnoauto\ton\t' + mp + '/a/b\tno'];
+  const full = p.push('--force-non-incremental', '-v');
+  t.is(full.code, 0, full.stderr);
+  t.regex(full.stderr, new RegExp(`zfs set mountpoint=${mp}/a ${p.receive}/a \\(the received tree never mounts by itself`));
+  t.deepEqual(props(), inert);
+  zfs('snapshot', '-r', `${p.local}@2026-11-02T00:00:00Z`);
+  zfs('set', 'mountpoint=none', `${p.local}/a`);
+  zfs('set', `mountpoint=${join(p.localPool.dir, 'mnt-a2')}`, `${p.local}/a`);
+  const inc = p.push('-v');
+  t.is(inc.code, 0, inc.stderr);
+  t.notRegex(inc.stderr, /zfs set/, 'what was set once stays set: local values win over received ones');
+  t.deepEqual(props(), inert);
+  t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
 });
 
 test('expire locally, then push: the receiver loses the same snapshots', (t) => {

@@ -1,6 +1,6 @@
 // Table tests of how zfs failure messages (as zfs-fuse 0.7 and OpenZFS 2.1 print them) map to exit codes and to expire's keep decisions.
 import test from 'ava';
-import { ExitCode } from '../../src/core/exit-codes';
+import { ExitCode, type ExitCodeValue } from '../../src/core/exit-codes';
 import { classifyZfsError, destroyBlockedReason, firstErrorLine } from '../../src/core/zfs-errors';
 
 const blocked: Array<[string, ReturnType<typeof destroyBlockedReason>]> = [
@@ -18,7 +18,7 @@ for (const [stderr, expected] of blocked) {
   });
 }
 
-const classified: Array<[string, number]> = [
+const classified: Array<[string, ExitCodeValue]> = [
   ["cannot receive incremental stream: out of space\n", ExitCode.cannotCreate],
   ["cannot receive new filesystem stream: destination 'o/x/h' does not exist\n", ExitCode.noInput],
   ["cannot open 'p/nope': dataset does not exist\n", ExitCode.noInput],
