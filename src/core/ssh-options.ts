@@ -23,6 +23,11 @@ export interface SshOptions {
   hostKeyAlias: string | undefined;
   batchMode: boolean;
   identitiesOnly: boolean;
+  /** As printed (`none` and `SSH_AUTH_SOCK` kept); undefined when not set. */
+  identityAgent: string | undefined;
+  /** Set only when configured; the push refuses both (no shell, no tokens through ssh2). */
+  proxyCommand: string | undefined;
+  pkcs11Provider: string | undefined;
 }
 
 /** What is wrong with `ssh -G` output or a ProxyJump value. */
@@ -188,6 +193,9 @@ export function parseSshG(stdout: string): SshOptions {
     hostKeyAlias: noneToUndefined(first(lines, 'hostkeyalias')),
     batchMode: parseYesNo('batchmode', first(lines, 'batchmode'), false),
     identitiesOnly: parseYesNo('identitiesonly', first(lines, 'identitiesonly'), false),
+    identityAgent: first(lines, 'identityagent') || undefined,
+    proxyCommand: noneToUndefined(first(lines, 'proxycommand')),
+    pkcs11Provider: noneToUndefined(first(lines, 'pkcs11provider')),
   };
 }
 

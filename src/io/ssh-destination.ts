@@ -14,6 +14,8 @@ export interface ResolvedDestination {
   identityFiles: string[];
   knownHosts: KnownHostEntry[];
   knownHostsFiles: string[];
+  /** The ssh-agent socket to use (IdentityAgent, else $SSH_AUTH_SOCK), or undefined for none. */
+  agentSocket: string | undefined;
   /** One hop, resolved the same way, when ProxyJump is set. */
   jump?: ResolvedDestination;
 }
@@ -26,6 +28,15 @@ function expandAll(paths: readonly string[], options: SshOptions, destination: s
   const user = userInfo().username;
   const ctx = { home: homedir(), localUser: user, remoteUser: options.user, host: options.hostname, originalHost: destination, port: options.port, localHostname: osHostname().split('.')[0] ?? '' };
   return paths.map((p) => expandSshTokens(p, ctx));
+}
+
+/** IdentityAgent as OpenSSH reads it: none, SSH_AUTH_SOCK or $VAR from the environment, or a path. */
+function agentSocket(identityAgent: string | undefined, options: SshOptions, destination: string): string | undefined {
+  if (identityAgent === undefined || identityAgent === 'SSH_AUTH_SOCK') return process.env.SSH_AUTH_SOCK || undefined;
+  if (identityAgent.toLowerCase() === 'none') return undefined;
+  const variable = /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/.exec(identityAgent);
+  if (variable) return process.env[variable[1] as string] || undefined;
+  return expandAll([identityAgent], options, destination)[0];
 }
 
 function readKnownHosts(files: readonly string[]): { entries: KnownHostEntry[]; read: string[]; malformed: string[] } {
@@ -76,6 +87,12 @@ export async function resolveDestination(
   if (options.certificateFiles.length > 0) {
     throw new BackupError(ExitCode.usage, `${destination} uses CertificateFile ${options.certificateFiles.join(', ')}, which cyber-zfs-backup cannot present (ssh2 has no user certificates); use a plain key for this host`);
   }
+  if (options.proxyCommand !== undefined) {
+    throw new BackupError(ExitCode.usage, `${destination} uses ProxyCommand ${options.proxyCommand}, which cyber-zfs-backup does not run (it starts no shell); use ProxyJump (one hop) in the ssh config instead`);
+  }
+  if (options.pkcs11Provider !== undefined) {
+    throw new BackupError(ExitCode.usage, `${destination} uses PKCS11Provider ${options.pkcs11Provider}, which cyber-zfs-backup cannot use (ssh2 has no PKCS#11); use a key file (IdentityFile) or an ssh-agent holding the token's key (IdentityAgent)`);
+  }
   const knownHostsFiles = expandAll([...options.userKnownHostsFiles, ...options.globalKnownHostsFiles], options, destination);
   const known = readKnownHosts(knownHostsFiles);
   for (const m of known.malformed) warn(`ignoring a malformed known_hosts line: ${m}`);
@@ -85,6 +102,7 @@ export async function resolveDestination(
     identityFiles: expandAll(options.identityFiles, options, destination),
     knownHosts: known.entries,
     knownHostsFiles,
+    agentSocket: agentSocket(options.identityAgent, options, destination),
   };
   if (options.proxyJump !== undefined) {
     const hops = parseProxyJump(options.proxyJump);

@@ -47,7 +47,7 @@ function loadKeys(dest: ResolvedDestination): { methods: AnyAuthMethod[]; skippe
   const methods: AnyAuthMethod[] = [];
   const skipped: string[] = [];
   const username = dest.options.user;
-  const agent = process.env.SSH_AUTH_SOCK;
+  const agent = dest.agentSocket;
   if (agent && !dest.options.identitiesOnly) methods.push({ type: 'agent', username, agent });
   for (const file of dest.identityFiles) {
     let mode: number;
@@ -73,7 +73,7 @@ function loadKeys(dest: ResolvedDestination): { methods: AnyAuthMethod[]; skippe
           skipped.push(`${file} is encrypted (the agent is used instead)`);
           continue;
         }
-        throw new BackupError(ExitCode.notPermitted, `the private key ${file} is encrypted and no ssh-agent is available; a timer cannot type a passphrase: use an unencrypted key readable only by root, or run with SSH_AUTH_SOCK`);
+        throw new BackupError(ExitCode.notPermitted, `the private key ${file} is encrypted and no ssh-agent is available; a timer cannot type a passphrase: use an unencrypted key readable only by root, or an agent (SSH_AUTH_SOCK or IdentityAgent)`);
       }
       throw new BackupError(ExitCode.usage, `the private key ${file} cannot be read: ${parsed.message}; regenerate it with ssh-keygen -t ed25519`);
     }

@@ -82,6 +82,8 @@ const cases: Case[] = [
   { title: 'an ssh config with a syntax error', args: () => push('--ssh-config', file('cfg.syntax')), code: 64, message: /ssh config .* is not usable for offsite: .*Bad configuration option/ },
   { title: 'an ssh config with an Include loop', args: () => push('--ssh-config', file('cfg.loop')), code: 64, message: /is not usable for offsite: .*(recursive|depth|include)/i },
   { title: 'a ProxyJump with two hops', args: () => push(...withConfig('cfg.jump2', ['ProxyJump a@127.0.0.1,b@127.0.0.1'])), code: 64, message: /has 2 hops; cyber-zfs-backup follows one hop/ },
+  { title: 'a ProxyCommand', args: () => push(...withConfig('cfg.proxycmd', [`ProxyCommand touch ${PWNED}`])), code: 64, message: /uses ProxyCommand touch .* does not run \(it starts no shell\); use ProxyJump/ },
+  { title: 'a PKCS11Provider', args: () => push(...withConfig('cfg.pkcs11', ['PKCS11Provider /usr/lib/no-such-pkcs11.so'])), code: 64, message: /uses PKCS11Provider .* cannot use/ },
   { title: 'a CertificateFile', args: () => push(...withConfig('cfg.cert', [`CertificateFile ${file('client_ed25519')}-cert.pub`])), code: 64, message: /uses CertificateFile .* cannot present/ },
   // known_hosts
   { title: 'a missing known_hosts', args: () => push(...withConfig('cfg.kh-missing', [`UserKnownHostsFile ${file('no-such-known-hosts')}`])), code: 69, message: /host key refused: .* is not in known_hosts/ },
@@ -91,6 +93,7 @@ const cases: Case[] = [
   { title: 'a missing identity file', args: () => push(...withConfig('cfg.key-missing', [], file('no-such-key'))), code: 66, message: /no SSH identity for offsite: .*no-such-key does not exist/ },
   { title: 'an identity readable by others', args: () => push(...withConfig('cfg.key-0644', [], file('key.0644'))), code: 77, message: /is readable by other users \(mode 644\).*chmod 600/ },
   { title: 'an encrypted identity and no agent', args: () => push(...withConfig('cfg.key-enc', [], file('key.enc'))), env: { SSH_AUTH_SOCK: '' }, code: 77, message: /is encrypted and no ssh-agent is available/ },
+  { title: 'an encrypted identity, IdentityAgent none (over $SSH_AUTH_SOCK)', args: () => push(...withConfig('cfg.key-enc-noagent', ['IdentityAgent none'], file('key.enc'))), env: { SSH_AUTH_SOCK: '/nonexistent/czb-agent.sock' }, code: 77, message: /is encrypted and no ssh-agent is available/ },
   { title: 'a corrupt identity file', args: () => push(...withConfig('cfg.key-junk', [], file('key.junk'))), code: 64, message: /cannot be read: .*regenerate it/ },
   { title: 'a key the server does not accept', args: () => push(...withConfig('cfg.key-stranger', [], file('key.stranger'))), code: 77, message: /SSH login to .* was refused/ },
   { title: 'a receive dataset whose parent does not exist', args: () => ['--action', 'push', '--dataset', root, '--zfs-receive-dataset', `${receiver.name}/nope/h`, '--ssh-config', sshd.config, '--force-non-incremental'], code: 66, message: /cannot be received: its parent .*\/nope does not exist on offsite; create it there \(zfs create -p/ },

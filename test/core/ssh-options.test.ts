@@ -318,6 +318,9 @@ const BASE: SshOptions = {
   hostKeyAlias: undefined,
   batchMode: false,
   identitiesOnly: false,
+  identityAgent: undefined,
+  proxyCommand: undefined,
+  pkcs11Provider: undefined,
 };
 
 const parseRows: Array<{ name: string; input: string; expected: SshOptions }> = [
@@ -365,7 +368,20 @@ const parseRows: Array<{ name: string; input: string; expected: SshOptions }> = 
       hostKeyAlias: 'offsite-key',
       batchMode: true,
       identitiesOnly: true,
+      identityAgent: undefined,
+      proxyCommand: undefined,
+      pkcs11Provider: undefined,
     },
+  },
+  {
+    name: 'ProxyCommand, PKCS11Provider and IdentityAgent appear only when set (as ssh -G prints them)',
+    input: minimal('identityagent /run/user/0/agent.sock', 'pkcs11provider /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so', 'proxycommand ssh -W %h:%p bastion'),
+    expected: { ...BASE, identityAgent: '/run/user/0/agent.sock', proxyCommand: 'ssh -W %h:%p bastion', pkcs11Provider: '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so' },
+  },
+  {
+    name: 'IdentityAgent none and SSH_AUTH_SOCK are kept as words; ProxyCommand none is no proxy',
+    input: minimal('identityagent none', 'proxycommand none'),
+    expected: { ...BASE, identityAgent: 'none' },
   },
   {
     name: 'repeated identityfile lines keep their order; none is dropped',
