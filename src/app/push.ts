@@ -5,7 +5,7 @@ import { joinDataset } from '../core/names';
 import { refusalError, type PushContext } from '../core/push-messages';
 import { listReceivedArgs, parseReceivedFilesystems, receivedPropertyFixes } from '../core/received-properties';
 import { receiveProblems } from '../core/receive-check';
-import { remoteZfsCommand, remoteZfsSequence } from '../core/remote-command';
+import { remoteZfsBatch, remoteZfsCommand, remoteZfsSequence, splitBatch, type BatchPart } from '../core/remote-command';
 import { planReplication, type CatchUpStep, type RepairStep } from '../core/replication-plan';
 import { parseTree, type DatasetTree } from '../core/tree';
 import {
@@ -14,6 +14,7 @@ import {
   catchUpSendArgs,
   destroyDatasetArgs,
   holdArgs,
+  listResumeTokensArgs,
   listTreeArgs,
   receiveArgs,
   receiverResumable,
@@ -76,18 +77,31 @@ function remoteFailure(what: string, stderr: string, code: number | null): Backu
   return new BackupError(failure.exitCode, `${what} failed on the receiving host (exit ${code ?? 'none'}): ${firstErrorLine(stderr)}; ${failure.hint}`);
 }
 
-async function probeCapabilities(session: SshSession, useSudo: boolean): Promise<ZfsCapabilities> {
-  const result = await remoteZfs(session, [], useSudo);
-  const usage = result.stderr + result.stdout;
-  if (!/usage:/i.test(usage)) throw remoteFailure('running zfs', usage, result.code);
-  return parseCapabilities(usage);
+/** The tree listing of one batch part: undefined when the receive dataset does not exist. */
+function treeFromPart(receiveDataset: string, part: BatchPart, tokens?: BatchPart): DatasetTree | undefined {
+  if (part.code === 0) return parseTree(receiveDataset, part.stdout + (tokens?.code === 0 ? tokens.stdout : ''));
+  if (/dataset does not exist/i.test(part.stderr)) return undefined;
+  throw remoteFailure(`listing ${receiveDataset}`, part.stderr, part.code);
+}
+
+/**
+ * The probe, in one remote exec: the receiver's zfs usage text (what it supports), its tree with
+ * GUIDs, and (where the receiver has them) partial-receive tokens, which fail harmlessly elsewhere.
+ */
+async function probeReceiver(session: SshSession, receiveDataset: string, useSudo: boolean): Promise<{ caps: ZfsCapabilities; tree: DatasetTree | undefined }> {
+  const commands = [[], listTreeArgs(receiveDataset), listResumeTokensArgs(receiveDataset)];
+  const result = await session.exec(remoteZfsBatch(commands, useSudo));
+  const [usage, tree, tokens] = splitBatch(commands.length, result.stdout, result.stderr) as [BatchPart, BatchPart, BatchPart];
+  const text = usage.stderr + usage.stdout;
+  if (usage.code === null) throw remoteFailure(`listing ${receiveDataset}`, result.stderr, null);
+  if (!/usage:/i.test(text)) throw remoteFailure('running zfs', text, usage.code);
+  const caps = parseCapabilities(text);
+  return { caps, tree: treeFromPart(receiveDataset, tree, receiverResumable(caps) ? tokens : undefined) };
 }
 
 async function probeTree(session: SshSession, receiveDataset: string, useSudo: boolean, receiver: ZfsCapabilities): Promise<DatasetTree | undefined> {
   const result = await remoteZfs(session, listTreeArgs(receiveDataset, receiverResumable(receiver)), useSudo);
-  if (result.code === 0) return parseTree(receiveDataset, result.stdout);
-  if (/dataset does not exist/i.test(result.stderr)) return undefined;
-  throw remoteFailure(`listing ${receiveDataset}`, result.stderr, result.code);
+  return treeFromPart(receiveDataset, result);
 }
 
 function describeRepair(step: RepairStep, receiveDataset: string): string {
@@ -173,18 +187,36 @@ function reportTransfer(result: TransferResult, what: string, where: string): vo
   throw new BackupError(failure.exitCode, `${prefix}: ${recv}; ${send}; ${failure.hint}; the next run resumes from the last common snapshot`);
 }
 
+/** Resolves the destination, connects and probes; the session is closed again if the probe fails. */
+async function connectAndProbe(deps: Deps & PushDeps, options: RunOptions): Promise<{ session: SshSession; caps: ZfsCapabilities; tree: DatasetTree | undefined }> {
+  const destination = await resolveDestination(deps.runner, options.sshDestination, options.sshConfig, [], (m) => deps.log.warn(m));
+  const session = traced(deps.log, await deps.connect(destination));
+  try {
+    return { session, ...(await probeReceiver(session, options.receiveDataset, options.useSudo)) };
+  } catch (error) {
+    session.close();
+    throw error;
+  }
+}
+
 export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Promise<void> {
   const { zfs, log } = deps;
   const ctx: PushContext = { dataset: options.dataset, receiveDataset: options.receiveDataset, destination: options.sshDestination, sshConfig: options.sshConfig };
   const where = `${options.sshDestination}:${options.receiveDataset}`;
   const caps = await zfs.capabilities();
-  const local = await zfs.tree(options.dataset);
-  if (!local) throw new BackupError(ExitCode.noInput, `dataset ${options.dataset} does not exist on this host; check --dataset against "zfs list"`);
-  const destination = await resolveDestination(deps.runner, options.sshDestination, options.sshConfig, [], (m) => log.warn(m));
-  const session = traced(log, await deps.connect(destination));
+  // The local listing and the connection with its probe overlap: on a large tree each takes seconds.
+  const [listed, connected] = await Promise.allSettled([zfs.tree(options.dataset), connectAndProbe(deps, options)]);
+  if (listed.status === 'rejected' || !listed.value) {
+    if (connected.status === 'fulfilled') connected.value.session.close();
+    if (listed.status === 'rejected') throw listed.reason;
+    throw new BackupError(ExitCode.noInput, `dataset ${options.dataset} does not exist on this host; check --dataset against "zfs list"`);
+  }
+  if (connected.status === 'rejected') throw connected.reason;
+  const local = listed.value;
+  const { session } = connected.value;
   try {
-    const remoteCaps = await probeCapabilities(session, options.useSudo);
-    let remote = await probeTree(session, options.receiveDataset, options.useSudo, remoteCaps);
+    const remoteCaps = connected.value.caps;
+    let remote = connected.value.tree;
     if (remote && (await settlePartialReceives(deps, session, options, caps, remoteCaps, remote))) {
       remote = await probeTree(session, options.receiveDataset, options.useSudo, remoteCaps);
     }
@@ -221,13 +253,17 @@ export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Prom
       if (args) await transfer(deps, session, options, args, receiveArgs(options.receiveDataset, remoteCaps, mountpoint), what, where);
     } catch (error) {
       // What did arrive must not mount over the offsite host's own filesystems at its next boot.
-      if (error instanceof BackupError && error.exitCode !== ExitCode.unavailable) await secureReceivedTree(deps, session, options, mountpoint).catch(() => undefined);
+      if (error instanceof BackupError && error.exitCode !== ExitCode.unavailable) await secureReceivedTree(deps, session, options, mountpoint, undefined).catch(() => undefined);
       throw error;
     }
     if (args || catchUps.length > 0) {
-      await secureReceivedTree(deps, session, options, mountpoint);
+      // One exec lists the received filesystems' mount properties and the tree with its GUIDs.
+      const commands = [listReceivedArgs(options.receiveDataset), listTreeArgs(options.receiveDataset, receiverResumable(remoteCaps))];
+      const listed = await session.exec(remoteZfsBatch(commands, options.useSudo));
+      const [props, tree] = splitBatch(commands.length, listed.stdout, listed.stderr) as [BatchPart, BatchPart];
+      await secureReceivedTree(deps, session, options, mountpoint, props);
       const startedAt = new Map(catchUps.map((c): [string, string | undefined] => [c.relative, c.kind === 'catch-up' ? c.from : undefined]));
-      await checkReceived(deps, session, options, remoteCaps, local, args ? base : target, target, where, startedAt);
+      checkReceived(deps, options, local, treeFromPart(options.receiveDataset, tree), args ? base : target, target, where, startedAt);
     }
     await moveHold(deps, tag, options.dataset, target, local);
     if (!args) log.info(`${where} is up to date at @${target}`);
@@ -240,31 +276,45 @@ export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Prom
  * A `send -R` stream brings each dataset's own canmount, readonly and mountpoint; set what would let
  * the received tree mount by itself, be written, or mount outside the backup mount point.
  */
-async function secureReceivedTree(deps: Deps, session: SshSession, options: RunOptions, mountpoint: string): Promise<void> {
-  const listed = await remoteZfs(session, listReceivedArgs(options.receiveDataset), options.useSudo);
-  if (listed.code !== 0) throw remoteFailure(`listing the properties of ${options.receiveDataset}`, listed.stderr, listed.code);
-  const fixes = receivedPropertyFixes(options.receiveDataset, mountpoint, parseReceivedFilesystems(options.receiveDataset, listed.stdout));
-  if (fixes.length === 0) return;
-  for (const fix of fixes) deps.log.info(`on ${options.sshDestination}: zfs ${fix.join(' ')} (the received tree never mounts by itself, is read-only, and mounts only below ${mountpoint})`);
-  await runRemote(session, fixes, options.useSudo, 'setting canmount/readonly/mountpoint on the received tree');
+/** Fix commands per remote exec: the command line stays far below what sshd accepts. */
+const FIXES_PER_EXEC = 200;
+
+async function secureReceivedTree(deps: Deps, session: SshSession, options: RunOptions, mountpoint: string, listed: BatchPart | undefined): Promise<void> {
+  const dataset = options.receiveDataset;
+  const list = async (): Promise<BatchPart> => remoteZfs(session, listReceivedArgs(dataset), options.useSudo);
+  const fixesFrom = (part: BatchPart): string[][] => {
+    if (part.code !== 0) throw remoteFailure(`listing the properties of ${dataset}`, part.stderr, part.code);
+    return receivedPropertyFixes(dataset, mountpoint, parseReceivedFilesystems(dataset, part.stdout));
+  };
+  let fixes = fixesFrom(listed ?? (await list()));
+  const say = (fix: string[]) => deps.log.info(`on ${options.sshDestination}: zfs ${fix.join(' ')} (the received tree never mounts by itself, is read-only, and mounts only below ${mountpoint})`);
+  const rootFixes = fixes.filter((f) => f[f.length - 1] === dataset);
+  if (rootFixes.length > 0) {
+    // What the children inherit from the receive dataset follows it: set it first, then look again.
+    rootFixes.forEach(say);
+    await runRemote(session, rootFixes, options.useSudo, `setting canmount/readonly/mountpoint on ${dataset}`);
+    fixes = fixesFrom(await list()).filter((f) => f[f.length - 1] !== dataset);
+  }
+  fixes.forEach(say);
+  for (let i = 0; i < fixes.length; i += FIXES_PER_EXEC) {
+    await runRemote(session, fixes.slice(i, i + FIXES_PER_EXEC), options.useSudo, 'setting canmount/readonly/mountpoint on the received tree');
+  }
 }
 
 /**
  * Both exit statuses 0 is not proof: list the receiver again and compare every snapshot the stream
  * carried, by name and GUID. On a mismatch the base hold stays where it was.
  */
-async function checkReceived(
+function checkReceived(
   deps: Deps,
-  session: SshSession,
   options: RunOptions,
-  remoteCaps: ZfsCapabilities,
   local: DatasetTree,
+  after: DatasetTree | undefined,
   base: string | undefined,
   target: string,
   where: string,
   startedAt: ReadonlyMap<string, string | undefined>,
-): Promise<void> {
-  const after = await probeTree(session, options.receiveDataset, options.useSudo, remoteCaps);
+): void {
   const problems = after ? receiveProblems(local, after, base, target, startedAt) : [`${options.receiveDataset} does not exist`];
   if (problems.length === 0) {
     deps.log.debug(`checked ${where}: every snapshot up to @${target} is there with the sender's GUID`);

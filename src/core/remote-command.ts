@@ -14,3 +14,42 @@ export function remoteZfsCommand(zfsArgs: readonly string[], useSudo: boolean): 
 export function remoteZfsSequence(commands: readonly (readonly string[])[], useSudo: boolean): string {
   return commands.map((c) => remoteZfsCommand(c, useSudo)).join(' && ');
 }
+
+/** Ends each command's output in a batch; zfs never prints a line that starts with "#" and holds a space. */
+export const BATCH_MARK = '# czb-batch end';
+
+/** One command's share of a batch's output; `code` null when the batch stopped before it ended. */
+export interface BatchPart {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Several zfs commands in one remote exec (each SSH exec costs a round trip and a login shell):
+ * each runs whatever the previous one did, and is followed on stdout by a mark carrying its exit
+ * status and on stderr by a bare mark, so `splitBatch` can give each its own output back.
+ */
+export function remoteZfsBatch(commands: readonly (readonly string[])[], useSudo: boolean): string {
+  return batchScript(commands.map((c) => remoteZfsCommand(c, useSudo)));
+}
+
+/** The batch around command lines already built and quoted. */
+export function batchScript(commandLines: readonly string[]): string {
+  return commandLines.map((line) => `${line}; s=$?; printf '\\n${BATCH_MARK} %s\\n' "$s"; printf '\\n${BATCH_MARK}\\n' >&2`).join('; ');
+}
+
+export function splitBatch(count: number, stdout: string, stderr: string): BatchPart[] {
+  const outs = stdout.split(new RegExp(`\\n${BATCH_MARK} (\\d+)\\n`));
+  const errs = stderr.split(`\n${BATCH_MARK}\n`);
+  const parts: BatchPart[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const ended = 2 * i + 1 < outs.length;
+    parts.push({
+      code: ended ? Number(outs[2 * i + 1]) : null,
+      stdout: ended || 2 * i === outs.length - 1 ? (outs[2 * i] ?? '') : '',
+      stderr: errs[i] ?? '',
+    });
+  }
+  return parts;
+}

@@ -13,6 +13,11 @@ export function listTreeArgs(dataset: string, resumable = false): string[] {
   return ['get', '-H', '-p', '-o', 'name,property,value', '-r', resumable ? `${TREE_PROPERTIES},receive_resume_token` : TREE_PROPERTIES, dataset];
 }
 
+/** Only the partial-receive tokens, of filesystems and volumes (OpenZFS; zfs-fuse refuses the property). */
+export function listResumeTokensArgs(dataset: string): string[] {
+  return ['get', '-H', '-p', '-o', 'name,property,value', '-t', 'filesystem,volume', '-r', 'receive_resume_token', dataset];
+}
+
 /** Whether an interrupted receive on this receiver keeps its partial state (`receive -s`). */
 export function receiverResumable(receiver: ZfsCapabilities): boolean {
   return receiver.flavour === 'openzfs' && receiver.receiveFlags.has('s');

@@ -68,6 +68,6 @@ test('--use-sudo runs the remote zfs as sudo -n zfs', async (t) => {
   const r = await p.push(bed.sshd.config, '--use-sudo', '--debug');
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, /streaming into the receiving host remote="sudo -n zfs receive -F -u /);
-  t.regex(r.stderr, /running on the receiving host remote="sudo -n zfs get -H -p/);
+  t.regex(r.stderr, /running on the receiving host remote="sudo -n zfs; s=\$\?; .*; sudo -n zfs get -H -p /, 'the probe batch runs every zfs through sudo');
   t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
 });
