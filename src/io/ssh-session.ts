@@ -1,6 +1,7 @@
 // An SSH session to the resolved destination (node-ssh/ssh2) that only trusts host keys in known_hosts.
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { NodeSSH } from 'node-ssh';
 import type { AnyAuthMethod, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import ssh2 from 'ssh2';
@@ -137,10 +138,16 @@ async function connectOne(dest: ResolvedDestination, sock?: NodeJS.ReadableStrea
     if (verdict.kind !== 'trusted') refused = refusalFor(dest, verdict, blob);
   });
   const ssh = new NodeSSH();
+  // Our own socket, so that TCP_NODELAY holds from the first packet: with Nagle's algorithm every
+  // small SSH message waits for a delayed ACK (here: connect 220 ms -> 50 ms, each exec -70 ms).
+  const transport = sock ?? connect({ host: dest.options.hostname, port: dest.options.port, noDelay: true });
+  // ssh2 reports socket errors itself; this only keeps one that came first from being unhandled.
+  if (!sock) (transport as Socket).on('error', () => {});
   try {
-    await ssh.connect({ ...config, ...(sock ? { sock: sock as never } : {}), authHandler: methods } as never);
+    await ssh.connect({ ...config, sock: transport as never, authHandler: methods } as never);
   } catch (error) {
     ssh.dispose();
+    if (!sock) (transport as Socket).destroy();
     if (refused) throw refused;
     const err = error as Error & { level?: string; code?: string };
     const label = `${dest.options.user}@${hostLabel(dest.options.hostname, dest.options.port)} (${dest.destination})`;
@@ -201,7 +208,13 @@ export async function openSession(dest: ResolvedDestination): Promise<SshSession
       new Promise((resolve, reject) => {
         const connection = ssh.connection;
         if (!connection) return reject(new BackupError(ExitCode.unavailable, 'the SSH connection is closed'));
-        connection.exec(command, (error, channel) => (error ? reject(new BackupError(ExitCode.unavailable, `cannot start the remote receive: ${error.message}`)) : resolve(channel)));
+        connection.exec(command, (error, channel) => {
+          if (error) return reject(new BackupError(ExitCode.unavailable, `cannot start the remote receive: ${error.message}`));
+          // A bulk stream wants full segments (Nagle on); short commands want no delay. Back after it.
+          connection.setNoDelay(false);
+          channel.once('close', () => connection.setNoDelay(true));
+          resolve(channel);
+        });
       }),
     close() {
       ssh.dispose();
