@@ -1,22 +1,34 @@
-// Fault harness: a loopback TCP relay to sshd that cuts the connection after N bytes, or stalls it.
+// Fault harness: a loopback TCP relay to sshd that cuts the connection after N bytes, holds it, or stalls it.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export interface Relay {
   port: number;
   /** Bytes passed client→server and server→client on the connections so far. */
   passed(): number;
+  /** Resolves once a connection is held (holdAfter reached): the client's data waits in the relay. */
+  held(): Promise<void>;
+  /** Forwards what was held and everything after it. */
+  release(): void;
   close(): Promise<void>;
 }
 
 export interface RelayOptions {
   /** Cut every connection once this many bytes (both directions together) have passed. */
   cutAfter?: number;
+  /** Stop forwarding client→server once this many client bytes have passed, until release(): the sender's
+   * SSH window runs out, so a stream in flight is stuck mid-way with both ends alive. */
+  holdAfter?: number;
   /** Accept connections but forward nothing (a host that hangs). */
   stall?: boolean;
 }
 
 export async function startRelay(targetPort: number, options: RelayOptions): Promise<Relay> {
   let total = 0;
+  let fromClient = 0;
+  let released = false;
+  const waiting: Array<() => void> = [];
+  let onHeld: () => void = () => {};
+  const held = new Promise<void>((resolve) => (onHeld = resolve));
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     sockets.add(client);
@@ -46,14 +58,34 @@ export async function startRelay(targetPort: number, options: RelayOptions): Pro
         total += chunk.length;
         to.write(chunk);
       });
-    forward(client, upstream);
     forward(upstream, client);
+    if (options.holdAfter === undefined) forward(client, upstream);
+    else
+      client.on('data', (chunk: Buffer) => {
+        total += chunk.length;
+        fromClient += chunk.length;
+        if (released || fromClient < (options.holdAfter ?? 0)) {
+          upstream.write(chunk);
+          return;
+        }
+        client.pause();
+        waiting.push(() => {
+          upstream.write(chunk);
+          client.resume();
+        });
+        onHeld();
+      });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : 0,
     passed: () => total,
+    held: () => held,
+    release: () => {
+      released = true;
+      for (const go of waiting.splice(0)) go();
+    },
     close: () =>
       new Promise((resolve) => {
         for (const s of sockets) s.destroy();

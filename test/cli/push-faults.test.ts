@@ -2,13 +2,12 @@
 import test from 'ava';
 import { useBed } from '../bed/fixture';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCliAsync } from '../bed/cli';
 import { fingerprintMounted, fingerprintReceived, mountTree, pidsWithArgs, writeRandomFile } from '../bed/content';
 import { treeSignature, zfs, zfsTry } from '../bed/pools';
 import { seededRandom, startRelay } from '../bed/relay';
-import { scratchDir } from '../bed/scratch';
 
 const SEED = Number(process.env.CZB_FAULT_SEED ?? 20261122);
 const CHAINS = 4;
@@ -64,10 +63,7 @@ for (let chain = 0; chain < CHAINS; chain += 1) {
       const cutAfter = 3000 + Math.floor(random() * streamEstimate * 1.05);
       t.log(`chain ${chain + 1} round ${round + 1}: cutting after ${cutAfter} bytes`);
       const relay = await startRelay(bed.sshd.port, { cutAfter });
-      const kh = join(bed.sshd.dir, `known_hosts.relay${relay.port}`);
-      execFileSync('sh', ['-c', 'printf "%s\\n" "$1" > "$2"', 'sh', bed.sshd.hostKeyLine.replace(`:${bed.sshd.port} `, `:${relay.port} `), kh]);
-      const cutConfig = bed.sshd.writeConfig(`cfg.relay${relay.port}`, [`Port ${relay.port}`, `UserKnownHostsFile ${kh}`]);
-      const cut = await push(cutConfig);
+      const cut = await push(relayConfig(relay.port));
       await relay.close();
       t.log(`  cut run: exit ${cut.code} after ${relay.passed()} bytes: ${cut.stderr.trim().split('\n').pop() ?? ''}`);
       // A cut run either finished before the cut or failed cleanly: 69 (connection lost) with one
@@ -88,6 +84,13 @@ for (let chain = 0; chain < CHAINS; chain += 1) {
   });
 }
 
+/** An ssh_config for `Host offsite` through the relay on this port, its host key recorded for that port. */
+function relayConfig(port: number): string {
+  const kh = join(bed.sshd.dir, `known_hosts.relay${port}`);
+  execFileSync('sh', ['-c', 'printf "%s\\n" "$1" > "$2"', 'sh', bed.sshd.hostKeyLine.replace(`:${bed.sshd.port} `, `:${port} `), kh]);
+  return bed.sshd.writeConfig(`cfg.relay${port}`, [`Port ${port}`, `UserKnownHostsFile ${kh}`]);
+}
+
 /** A pushed pair whose next push carries `mib` MiB of fresh random data. */
 async function loadedPair(mib: number, receiverSize = '512M') {
   const localPool = bed.pool('czbfk');
@@ -101,35 +104,42 @@ async function loadedPair(mib: number, receiverSize = '512M') {
   zfs('create', `${local}/a`);
   writeRandomFile(mnt, 'small.bin', 100_000);
   zfs('snapshot', '-r', `${local}@2026-10-01T00:00:00Z`);
-  const push = (...extra: string[]) => runCliAsync(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', bed.sshd.config, ...extra]);
-  const first = await push('--force-non-incremental');
+  const pushVia = (config: string, ...extra: string[]) =>
+    runCliAsync(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', config, ...extra]);
+  const push = () => pushVia(bed.sshd.config);
+  const first = await pushVia(bed.sshd.config, '--force-non-incremental');
   if (first.code !== 0) throw new Error(first.stderr);
   for (let i = 0; i < mib; i += 8) writeRandomFile(join(mnt, 'a'), `big${i}.bin`, 8 * 1048576);
   zfs('snapshot', '-r', `${local}@2026-10-02T00:00:00Z`);
-  return { local, receive, receiverPool, mnt, push };
+  return { local, receive, receiverPool, mnt, push, pushVia };
 }
 
-/** Kills (by PID) the process with these arguments once it appears; fails with the run's output if the run ends first. */
-async function killWhenRunning(words: string[], run: Promise<{ code: number; stderr: string }>): Promise<number> {
-  let ended: { code: number; stderr: string } | undefined;
-  void run.then((r) => (ended = r));
-  for (let i = 0; i < 2400; i += 1) {
-    if (ended) throw new Error(`the run ended (exit ${ended.code}) before ${words.join(' ')} could be killed: ${ended.stderr}`);
-    const [pid] = pidsWithArgs(words);
-    if (pid) {
-      process.kill(pid, 'SIGKILL');
-      return pid;
-    }
-    await new Promise((r) => setTimeout(r, 25));
+const HOLD_AFTER = 4 * 1048576;
+
+/**
+ * Runs the pair's next push through a relay that holds the stream after HOLD_AFTER bytes, so zfs send
+ * and zfs receive are both alive mid-stream; kills (by PID) the process with these arguments, then lets
+ * the stream go on. Fails with the run's output if the run ends before the hold.
+ */
+async function pushAndKill(p: Awaited<ReturnType<typeof loadedPair>>, words: string[]): Promise<{ code: number; stderr: string }> {
+  const relay = await startRelay(bed.sshd.port, { holdAfter: HOLD_AFTER });
+  try {
+    const run = p.pushVia(relayConfig(relay.port));
+    const first = await Promise.race([relay.held().then(() => undefined), run]);
+    if (first) throw new Error(`the run ended (exit ${first.code}) before the stream was held: ${first.stderr}`);
+    const [pid, ...more] = pidsWithArgs(words);
+    if (pid === undefined || more.length > 0) throw new Error(`expected one process with ${words.join(' ')} while the stream is held, found ${more.length + (pid === undefined ? 0 : 1)}`);
+    process.kill(pid, 'SIGKILL');
+    relay.release();
+    return await run;
+  } finally {
+    await relay.close();
   }
-  throw new Error(`no process with ${words.join(' ')} appeared`);
 }
 
 test('killing the remote zfs receive mid-stream: exit 75 with one line; the next run makes an exact mirror', async (t) => {
   const p = await loadedPair(64);
-  const run = p.push();
-  await killWhenRunning(['receive', p.receive], run);
-  const r = await run;
+  const r = await pushAndKill(p, ['receive', p.receive]);
   t.is(r.code, 75, r.stderr);
   t.regex(r.stderr, /zfs receive on the receiving host was killed \((SIG)?KILL\)/);
   const heal = await p.push();
@@ -140,22 +150,14 @@ test('killing the remote zfs receive mid-stream: exit 75 with one line; the next
 
 test('killing the local zfs send mid-stream: exit 75 naming both sides; the next run makes an exact mirror', async (t) => {
   const p = await loadedPair(64);
-  // A zfs wrapper that records the PID of `zfs send` (exec keeps it) and waits for the test to kill it.
-  const dir = scratchDir(t, 'czb-sendpid-');
-  const wrapper = join(dir, 'zfs');
-  writeFileSync(wrapper, `#!/bin/sh\nif [ "$1" = send ]; then echo $$ > ${dir}/send.pid; sleep 1; fi\nexec zfs "$@"\n`, { mode: 0o755 });
-  const run = runCliAsync(['--action', 'push', '--dataset', p.local, '--zfs-receive-dataset', p.receive, '--ssh-config', bed.sshd.config], { env: { CYBER_ZFS_BACKUP_ZFS: wrapper } });
-  const pidFile = join(dir, 'send.pid');
-  for (let i = 0; i < 2400 && !existsSync(pidFile); i += 1) await new Promise((r) => setTimeout(r, 25));
-  const pid = Number(readFileSync(pidFile, 'utf8'));
-  await new Promise((r) => setTimeout(r, 1200));
-  process.kill(pid, 'SIGKILL');
-  const r = await run;
+  // zfs-fuse's zfs rewrites its own argv (the @ of a snapshot becomes a NUL), so the dataset stands alone there.
+  const r = await pushAndKill(p, ['send', '-R', p.local]);
   t.is(r.code, 75, r.stderr);
   t.regex(r.stderr, /zfs send was stopped \(SIGKILL\), so the receiver got a cut stream \(zfs receive exited \d+/);
   const heal = await p.push();
   t.is(heal.code, 0, heal.stderr);
   t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
+  t.deepEqual(fingerprintReceived(p.receive, mkdtempSync(join(p.receiverPool.dir, 'mnt-'))), fingerprintMounted(p.mnt));
 });
 
 test('filling the receive pool: exit 73 saying to free space, sender unchanged; after freeing space the next push succeeds', async (t) => {
