@@ -2,6 +2,7 @@
 import { fstatSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { BackupError, ExitCode } from '../core/exit-codes';
+import { ZfsOutputError } from '../core/zfs-errors';
 import { parseArgs, UsageError } from './args';
 
 declare const __VERSION__: string;
@@ -66,6 +67,10 @@ async function main(): Promise<number> {
       say(`cyber-zfs-backup: ${error.message}`);
       for (const line of error.details) say(line, '<3>');
       return error.exitCode;
+    }
+    if (error instanceof ZfsOutputError) {
+      say(`cyber-zfs-backup: cannot read what zfs printed (${error.message}); this zfs is not one cyber-zfs-backup knows: run again with --debug to see the command, and report it with the output of "zfs version"`);
+      return ExitCode.internal;
     }
     say(`cyber-zfs-backup: internal error: ${(error as Error).stack ?? String(error)}; please report this`);
     return ExitCode.internal;

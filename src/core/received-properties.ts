@@ -1,5 +1,6 @@
 // Keeps the received tree inert on the offsite host: nothing of it mounts by itself, writes, or mounts outside the backup mount point.
 import { joinDataset, relativeDataset } from './names';
+import { ZfsOutputError } from './zfs-errors';
 
 /** One received filesystem as `zfs list -H -o name,canmount,readonly,mountpoint -t filesystem -r` shows it. */
 export interface ReceivedFilesystem {
@@ -17,7 +18,7 @@ export function listReceivedArgs(receiveDataset: string): string[] {
   return ['list', '-H', '-o', `name,${RECEIVED_LIST_PROPERTIES.join(',')}`, '-t', 'filesystem', '-r', receiveDataset];
 }
 
-export class ReceivedListError extends Error {}
+export class ReceivedListError extends ZfsOutputError {}
 
 export function parseReceivedFilesystems(receiveDataset: string, stdout: string): ReceivedFilesystem[] {
   const out: ReceivedFilesystem[] = [];

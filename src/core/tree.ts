@@ -1,5 +1,6 @@
 // The dataset tree as ZFS reports it: datasets with their snapshots, GUIDs, txgs and hold counts.
 import { relativeDataset, splitSnapshot } from './names';
+import { ZfsOutputError } from './zfs-errors';
 
 export interface SnapshotInfo {
   /** The part after "@". */
@@ -27,7 +28,7 @@ export interface DatasetTree {
   datasets: Map<string, DatasetInfo>;
 }
 
-export class TreeParseError extends Error {}
+export class TreeParseError extends ZfsOutputError {}
 
 /**
  * Parses `zfs get -H -p -o name,property,value -r guid,createtxg,userrefs[,receive_resume_token] ROOT`.

@@ -1,6 +1,9 @@
 // Maps what zfs prints on failure to an exit code and a hint an administrator can act on.
 import { ExitCode, type ExitCodeValue } from './exit-codes';
 
+/** zfs succeeded but printed something this tool cannot read (another zfs version, or a wrapper in between). */
+export class ZfsOutputError extends Error {}
+
 export interface ZfsFailure {
   exitCode: ExitCodeValue;
   hint: string;

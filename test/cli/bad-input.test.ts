@@ -40,7 +40,7 @@ interface Case {
   args: () => string[];
   code: number;
   message: RegExp;
-  env?: NodeJS.ProcessEnv;
+  env?: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv);
   asUser?: number;
   /** Lines allowed before the error line (e.g. a warning about a malformed known_hosts line). */
   warnings?: number;
@@ -75,6 +75,7 @@ const cases: Case[] = [
   // The host
   { title: 'a dataset that does not exist', args: () => ['--dataset', `${local.name}/nope`], code: 66, message: /dataset .*\/nope does not exist on this host/ },
   { title: 'no zfs on PATH', args: () => ['--dataset', root], env: { PATH: '/nonexistent' }, code: 69, message: /cannot run "zfs".*install zfsutils-linux/ },
+  { title: 'a zfs whose listing cannot be read', args: () => ['--action', 'expire', '--dataset', root], env: () => ({ CYBER_ZFS_BACKUP_ZFS: file('zfs.garbled') }), code: 70, message: /cannot read what zfs printed \(unexpected zfs get line: "garbled"\); .*--debug.*zfs version/ },
   { title: 'not root', args: () => ['--dataset', root], asUser: 65534, code: 77, message: /run as root, or delegate the needed permissions with "zfs allow"/ },
   // ssh config files
   { title: 'a missing ssh config', args: () => push('--ssh-config', file('no-such-config')), code: 66, message: /cannot read the ssh config .*no-such-config/ },
@@ -109,12 +110,15 @@ function writeFixtures(): void {
   keygen(file('key.enc'), 'ed25519', 'secret passphrase');
   writeFileSync(file('key.junk'), 'this is not a key\n', { mode: 0o600 });
   keygen(file('key.stranger'));
+  // A zfs that works but answers `get` with a line of another shape.
+  writeFileSync(file('zfs.garbled'), '#!/bin/sh\nif [ "$1" = get ]; then echo garbled; exit 0; fi\nexec zfs "$@"\n', { mode: 0o755 });
 }
 
 for (const c of cases) {
   test.serial(c.title, (t) => {
     const before = [poolState(local.name), poolState(receiver.name)];
-    const r = runCli(c.args(), { env: c.env ?? {}, asUser: c.asUser });
+    const env = typeof c.env === 'function' ? c.env() : c.env;
+    const r = runCli(c.args(), { env: env ?? {}, asUser: c.asUser });
     t.is(r.code, c.code, r.stderr);
     const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
     t.is(lines.length, 1 + (c.warnings ?? 0), r.stderr);
