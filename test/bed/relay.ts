@@ -15,8 +15,8 @@ export interface Relay {
 export interface RelayOptions {
   /** Cut every connection once this many bytes (both directions together) have passed. */
   cutAfter?: number;
-  /** Stop forwarding client→server once this many client bytes have passed, until release(): the sender's
-   * SSH window runs out, so a stream in flight is stuck mid-way with both ends alive. */
+  /** Stop forwarding client→server once this many bytes (both directions together) have passed, until
+   * release(): the sender's SSH window runs out, so a stream in flight is stuck mid-way with both ends alive. */
   holdAfter?: number;
   /** Accept connections but forward nothing (a host that hangs). */
   stall?: boolean;
@@ -24,7 +24,6 @@ export interface RelayOptions {
 
 export async function startRelay(targetPort: number, options: RelayOptions): Promise<Relay> {
   let total = 0;
-  let fromClient = 0;
   let released = false;
   const waiting: Array<() => void> = [];
   let onHeld: () => void = () => {};
@@ -56,25 +55,19 @@ export async function startRelay(targetPort: number, options: RelayOptions): Pro
           return;
         }
         total += chunk.length;
-        to.write(chunk);
-      });
-    forward(upstream, client);
-    if (options.holdAfter === undefined) forward(client, upstream);
-    else
-      client.on('data', (chunk: Buffer) => {
-        total += chunk.length;
-        fromClient += chunk.length;
-        if (released || fromClient < (options.holdAfter ?? 0)) {
-          upstream.write(chunk);
+        if (from === client && !released && options.holdAfter !== undefined && total >= options.holdAfter) {
+          from.pause();
+          waiting.push(() => {
+            to.write(chunk);
+            from.resume();
+          });
+          onHeld();
           return;
         }
-        client.pause();
-        waiting.push(() => {
-          upstream.write(chunk);
-          client.resume();
-        });
-        onHeld();
+        to.write(chunk);
       });
+    forward(client, upstream);
+    forward(upstream, client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();

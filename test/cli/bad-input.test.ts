@@ -40,7 +40,8 @@ interface Case {
   args: () => string[];
   code: number;
   message: RegExp;
-  env?: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv);
+  /** Extra environment, computed when the case runs (fixture paths exist only then). */
+  env?: () => NodeJS.ProcessEnv;
   asUser?: number;
   /** Lines allowed before the error line (e.g. a warning about a malformed known_hosts line). */
   warnings?: number;
@@ -74,7 +75,7 @@ const cases: Case[] = [
   { title: 'a receive dataset with a newline', args: () => push('--zfs-receive-dataset', 'offsite/h\nx'), code: 64, message: /white space/ },
   // The host
   { title: 'a dataset that does not exist', args: () => ['--dataset', `${local.name}/nope`], code: 66, message: /dataset .*\/nope does not exist on this host/ },
-  { title: 'no zfs on PATH', args: () => ['--dataset', root], env: { PATH: '/nonexistent' }, code: 69, message: /cannot run "zfs".*install zfsutils-linux/ },
+  { title: 'no zfs on PATH', args: () => ['--dataset', root], env: () => ({ PATH: '/nonexistent' }), code: 69, message: /cannot run "zfs".*install zfsutils-linux/ },
   { title: 'a zfs whose listing cannot be read', args: () => ['--action', 'expire', '--dataset', root], env: () => ({ CYBER_ZFS_BACKUP_ZFS: file('zfs.garbled') }), code: 70, message: /cannot read what zfs printed \(unexpected zfs get line: "garbled"\); .*--debug.*zfs version/ },
   { title: 'not root', args: () => ['--dataset', root], asUser: 65534, code: 77, message: /run as root, or delegate the needed permissions with "zfs allow"/ },
   // ssh config files
@@ -93,8 +94,8 @@ const cases: Case[] = [
   // Keys
   { title: 'a missing identity file', args: () => push(...withConfig('cfg.key-missing', [], file('no-such-key'))), code: 66, message: /no SSH identity for offsite: .*no-such-key does not exist/ },
   { title: 'an identity readable by others', args: () => push(...withConfig('cfg.key-0644', [], file('key.0644'))), code: 77, message: /is readable by other users \(mode 644\).*chmod 600/ },
-  { title: 'an encrypted identity and no agent', args: () => push(...withConfig('cfg.key-enc', [], file('key.enc'))), env: { SSH_AUTH_SOCK: '' }, code: 77, message: /is encrypted and no ssh-agent is available/ },
-  { title: 'an encrypted identity, IdentityAgent none (over $SSH_AUTH_SOCK)', args: () => push(...withConfig('cfg.key-enc-noagent', ['IdentityAgent none'], file('key.enc'))), env: { SSH_AUTH_SOCK: '/nonexistent/czb-agent.sock' }, code: 77, message: /is encrypted and no ssh-agent is available/ },
+  { title: 'an encrypted identity and no agent', args: () => push(...withConfig('cfg.key-enc', [], file('key.enc'))), env: () => ({ SSH_AUTH_SOCK: '' }), code: 77, message: /is encrypted and no ssh-agent is available/ },
+  { title: 'an encrypted identity, IdentityAgent none (over $SSH_AUTH_SOCK)', args: () => push(...withConfig('cfg.key-enc-noagent', ['IdentityAgent none'], file('key.enc'))), env: () => ({ SSH_AUTH_SOCK: '/nonexistent/czb-agent.sock' }), code: 77, message: /is encrypted and no ssh-agent is available/ },
   { title: 'a corrupt identity file', args: () => push(...withConfig('cfg.key-junk', [], file('key.junk'))), code: 64, message: /cannot be read: .*regenerate it/ },
   { title: 'a key the server does not accept', args: () => push(...withConfig('cfg.key-stranger', [], file('key.stranger'))), code: 77, message: /SSH login to .* was refused/ },
   { title: 'a receive dataset whose parent does not exist', args: () => ['--action', 'push', '--dataset', root, '--zfs-receive-dataset', `${receiver.name}/nope/h`, '--ssh-config', sshd.config, '--force-non-incremental'], code: 66, message: /cannot be received: its parent .*\/nope does not exist on offsite; create it there \(zfs create -p/ },
@@ -117,8 +118,7 @@ function writeFixtures(): void {
 for (const c of cases) {
   test.serial(c.title, (t) => {
     const before = [poolState(local.name), poolState(receiver.name)];
-    const env = typeof c.env === 'function' ? c.env() : c.env;
-    const r = runCli(c.args(), { env: env ?? {}, asUser: c.asUser });
+    const r = runCli(c.args(), { env: c.env?.() ?? {}, asUser: c.asUser });
     t.is(r.code, c.code, r.stderr);
     const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
     t.is(lines.length, 1 + (c.warnings ?? 0), r.stderr);

@@ -1,8 +1,7 @@
 // Fault suite: pushes cut at seeded random byte offsets heal on the next run, leaving an exact mirror and no leaked hold.
 import test from 'ava';
 import { useBed } from '../bed/fixture';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCliAsync } from '../bed/cli';
 import { fingerprintMounted, fingerprintReceived, mountTree, pidsWithArgs, writeRandomFile } from '../bed/content';
@@ -87,7 +86,7 @@ for (let chain = 0; chain < CHAINS; chain += 1) {
 /** An ssh_config for `Host offsite` through the relay on this port, its host key recorded for that port. */
 function relayConfig(port: number): string {
   const kh = join(bed.sshd.dir, `known_hosts.relay${port}`);
-  execFileSync('sh', ['-c', 'printf "%s\\n" "$1" > "$2"', 'sh', bed.sshd.hostKeyLine.replace(`:${bed.sshd.port} `, `:${port} `), kh]);
+  writeFileSync(kh, `${bed.sshd.hostKeyLine.replace(`:${bed.sshd.port} `, `:${port} `)}\n`);
   return bed.sshd.writeConfig(`cfg.relay${port}`, [`Port ${port}`, `UserKnownHostsFile ${kh}`]);
 }
 
@@ -127,8 +126,9 @@ async function pushAndKill(p: Awaited<ReturnType<typeof loadedPair>>, words: str
     const run = p.pushVia(relayConfig(relay.port));
     const first = await Promise.race([relay.held().then(() => undefined), run]);
     if (first) throw new Error(`the run ended (exit ${first.code}) before the stream was held: ${first.stderr}`);
-    const [pid, ...more] = pidsWithArgs(words);
-    if (pid === undefined || more.length > 0) throw new Error(`expected one process with ${words.join(' ')} while the stream is held, found ${more.length + (pid === undefined ? 0 : 1)}`);
+    const pids = pidsWithArgs(words);
+    const pid = pids[0];
+    if (pid === undefined || pids.length > 1) throw new Error(`expected one process with ${words.join(' ')} while the stream is held, found ${pids.length}`);
     process.kill(pid, 'SIGKILL');
     relay.release();
     return await run;
