@@ -24,6 +24,10 @@ async function main(): Promise<number> {
   for (const s of [process.stdout, process.stderr]) s.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') throw e; });
   const journal = stderrIsJournal();
   const say = (line: string, priority = '<3>') => process.stderr.write(`${journal ? priority : ''}${line}\n`);
+  if (process.argv[2] === 'serve') {
+    const { serveMain } = await import('./serve');
+    return serveMain(process.argv.slice(3), VERSION);
+  }
   let options;
   try {
     const parsed = await parseArgs(process.argv.slice(2), hostname().split('.')[0] ?? 'localhost', VERSION);

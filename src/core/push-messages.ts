@@ -1,7 +1,8 @@
 // The words of a refused push: one line, then the evidence and the commands a human could run.
 import { BackupError, ExitCode } from './exit-codes';
 import { shellCommand } from './quote';
-import type { Refusal, SnapshotRef } from './replication-plan';
+import { joinDataset } from './names';
+import type { Refusal, RepairStep, SnapshotRef } from './replication-plan';
 
 export interface PushContext {
   dataset: string;
@@ -61,4 +62,27 @@ export function refusalError(refusal: Refusal, ctx: PushContext): BackupError {
       );
     }
   }
+}
+
+/**
+ * An append-only receiver (serve --append-only) never rolls back or destroys, so a cut push that
+ * can only be healed that way stops here, with the commands an administrator of the offsite host
+ * would run there.
+ */
+export function appendOnlyRefusal(repairs: readonly RepairStep[], ctx: PushContext): BackupError {
+  const where = `${ctx.destination}:${ctx.receiveDataset}`;
+  const commands = repairs.map((step) => {
+    const ds = joinDataset(ctx.receiveDataset, step.relative);
+    return step.kind === 'rollback' ? shellCommand(['zfs', 'rollback', '-r', `${ds}@${step.to}`]) : shellCommand(['zfs', 'destroy', '-r', ds]);
+  });
+  const what = repairs.map((step) =>
+    step.kind === 'rollback'
+      ? `  ${joinDataset(ctx.receiveDataset, step.relative)} holds ${step.discards.map((s) => '@' + s).join(', ')} after @${step.to}, which the rest of the tree lacks`
+      : `  ${joinDataset(ctx.receiveDataset, step.relative)} arrived only in part (${step.snapshots.length} snapshot(s))`,
+  );
+  return new BackupError(
+    ExitCode.dataRefused,
+    `refusing to push ${ctx.dataset} to ${where}: the offsite copy is append-only, and a cut push left ${repairs.length} dataset(s) there that only a rollback or destroy can bring back in line (it cannot be healed forward); nothing was sent`,
+    ['On the receiver:', ...what, 'An administrator of the offsite host can run there (it discards only what the cut push brought, which is sent again):', ...commands.map((c) => `  ${c}`), 'The next push then heals by itself.'],
+  );
 }

@@ -79,9 +79,12 @@ export function catchUpSendArgs(dataset: string, step: CatchUpStep, flags: reado
   return step.kind === 'catch-up' ? ['send', ...flags, '-I', `@${step.from}`, `${dataset}@${step.to}`] : ['send', '-R', ...flags, `${dataset}@${step.to}`];
 }
 
-/** Receives a catch-up into one dataset below the receive dataset; it inherits the received properties. */
-export function catchUpReceiveArgs(dataset: string, receiver: ZfsCapabilities): string[] {
-  return ['receive', '-F', '-u', ...(receiverResumable(receiver) ? ['-s'] : []), dataset];
+/**
+ * Receives a catch-up into one dataset below the receive dataset; it inherits the received properties.
+ * Without `force` (an append-only receiver) nothing on the receiver is rolled back or destroyed.
+ */
+export function catchUpReceiveArgs(dataset: string, receiver: ZfsCapabilities, force = true): string[] {
+  return ['receive', ...(force ? ['-F'] : []), '-u', ...(receiverResumable(receiver) ? ['-s'] : []), dataset];
 }
 
 /** Properties the received tree gets so it never mounts over the receiver's own filesystems. */
@@ -93,9 +96,16 @@ export function receivedProperties(mountpoint: string): Array<[string, string]> 
   ];
 }
 
-export function receiveArgs(receiveDataset: string, receiver: ZfsCapabilities, mountpoint: string): string[] {
+export function receiveArgs(receiveDataset: string, receiver: ZfsCapabilities, mountpoint: string, force = true): string[] {
   const props = receiver.receiveSetsProperties ? receivedProperties(mountpoint).flatMap(([k, v]) => ['-o', `${k}=${v}`]) : [];
-  return ['receive', '-F', '-u', ...(receiverResumable(receiver) ? ['-s'] : []), ...props, receiveDataset];
+  return ['receive', ...(force ? ['-F'] : []), '-u', ...(receiverResumable(receiver) ? ['-s'] : []), ...props, receiveDataset];
+}
+
+/** The receive of each mode: the tree's stream, a dataset brought forward on its own, a resumed partial receive. */
+export function receiveModeArgs(mode: 'tree' | 'catch-up' | 'resume', dataset: string, receiver: ZfsCapabilities, mountpoint: string, force: boolean): string[] {
+  if (mode === 'tree') return receiveArgs(dataset, receiver, mountpoint, force);
+  if (mode === 'catch-up') return catchUpReceiveArgs(dataset, receiver, force);
+  return resumeReceiveArgs(dataset);
 }
 
 export function resumeSendArgs(token: string): string[] {
@@ -116,4 +126,9 @@ export function rollbackArgs(dataset: string, snapshot: string): string[] {
 
 export function destroyDatasetArgs(dataset: string): string[] {
   return ['destroy', '-r', dataset];
+}
+
+/** The read-only send a restore pulls: the whole tree up to `snapshot`, with flags from RESTORE_SEND_FLAGS. */
+export function treeSendArgs(dataset: string, snapshot: string, flags: readonly string[]): string[] {
+  return ['send', '-R', ...flags.map((f) => `-${f}`), `${dataset}@${snapshot}`];
 }

@@ -13,6 +13,12 @@ export interface ZfsFailure {
 export function classifyZfsError(stderr: string, side: 'local' | 'remote'): ZfsFailure {
   const text = stderr.toLowerCase();
   const where = side === 'local' ? 'on this host' : 'on the receiving host';
+  if (text.includes('cyber-zfs-backup serve: refused')) {
+    return { exitCode: ExitCode.notPermitted, hint: "the offsite host's serve does not allow this for this key (its authorized_keys line sets --root and --append-only)" };
+  }
+  if (/another cyber-zfs-backup run \(pid \d+\) is working on/.test(text)) {
+    return { exitCode: ExitCode.temporary, hint: 'the offsite host is expiring or receiving that tree right now; run again later, and the push goes on from where it stopped' };
+  }
   if (/permission denied|must be root|operation not permitted|insufficient privileges|sudo: .*password is required|not in the sudoers/.test(text)) {
     return {
       exitCode: ExitCode.notPermitted,

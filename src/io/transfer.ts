@@ -15,7 +15,12 @@ export interface TransferResult {
   receiveExitCode: number | null;
   receiveSignal: string | null;
   receiveStderr: string;
+  /** What the remote command printed on stdout (serve's reply after a receive); at most REPLY_LIMIT bytes. */
+  receiveStdout: string;
 }
+
+/** A reply longer than this is cut (a tree listing of a million snapshots stays below it). */
+export const REPLY_LIMIT = 256 * 1024 * 1024;
 
 export interface TransferOptions {
   zfsProgram: string;
@@ -35,7 +40,13 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
   let receiveExitCode: number | null = null;
   let receiveSignal: string | null = null;
   const receiveErr: Buffer[] = [];
-  channel.on('data', () => {});
+  const receiveOut: Buffer[] = [];
+  let receiveOutBytes = 0;
+  channel.on('data', (c: Buffer) => {
+    if (receiveOutBytes + c.length > REPLY_LIMIT) return;
+    receiveOutBytes += c.length;
+    receiveOut.push(c);
+  });
   channel.stderr.on('data', (c: Buffer) => receiveErr.push(c));
   channel.on('exit', (code: number | null, signal?: string) => {
     receiveExitCode = code;
@@ -95,6 +106,7 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
       receiveExitCode,
       receiveSignal,
       receiveStderr: Buffer.concat(receiveErr).toString('utf8'),
+      receiveStdout: Buffer.concat(receiveOut).toString('utf8'),
     };
   } finally {
     if (ticker) clearInterval(ticker);

@@ -1,9 +1,10 @@
 // Test bed: an OpenSSH server on 127.0.0.1 with its own host key, a client key, known_hosts and an ssh_config.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface TestSshd {
   port: number;
@@ -16,7 +17,25 @@ export interface TestSshd {
   stop(): Promise<void>;
   /** Writes another ssh_config in dir; `extra` lines go into the Host block. */
   writeConfig(name: string, extra?: string[], alias?: string, identity?: string): string;
+  /**
+   * A new client key whose authorized_keys line makes `serve` its forced command, as an offsite host's
+   * administrator writes it: `restrict,command="… serve ARGS"`. Returns the key, an ssh_config using
+   * it, and the file serve logs to (--log-file).
+   */
+  addServeKey(name: string, serveArgs: string[]): ServeKey;
 }
+
+export interface ServeKey {
+  key: string;
+  config: string;
+  log: string;
+  /** The authorized_keys line as written. */
+  line: string;
+}
+
+/** The node that runs the CLI under test (Debian's node 18 in the OpenZFS guest), and the bundle. */
+export const CLI_NODE = process.env.CZB_CLI_NODE ?? process.execPath;
+export const CLI_BUNDLE = fileURLToPath(new URL('../../dist/cyber-zfs-backup.mjs', import.meta.url));
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -115,6 +134,16 @@ export async function startSshd(): Promise<TestSshd> {
     return file;
   };
   const config = writeConfig('ssh_config');
+  const addServeKey = (name: string, serveArgs: string[]): ServeKey => {
+    const key = join(dir, `serve_${name}`);
+    keygen(key);
+    const log = join(dir, `serve_${name}.log`);
+    writeFileSync(log, '', { mode: 0o666 });
+    const command = [CLI_NODE, CLI_BUNDLE, 'serve', ...serveArgs, '--log-file', log].join(' ');
+    const line = `restrict,command="${command}" ${readFileSync(`${key}.pub`, 'utf8').trim()}`;
+    appendFileSync(join(dir, 'authorized_keys'), `${line}\n`);
+    return { key, config: writeConfig(`ssh_config.serve_${name}`, [], 'offsite', key), log, line };
+  };
   return {
     port,
     dir,
@@ -123,6 +152,7 @@ export async function startSshd(): Promise<TestSshd> {
     clientKey,
     hostKeyLine,
     writeConfig,
+    addServeKey,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

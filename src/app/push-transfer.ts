@@ -1,0 +1,54 @@
+// One `zfs send` into one opened remote receive: progress on a terminal, the bytes/seconds line, and a failure turned into one line.
+import { BackupError, ExitCode } from '../core/exit-codes';
+import { classifyZfsError, firstErrorLine } from '../core/zfs-errors';
+import type { ClientChannel } from 'ssh2';
+import { sendIntoChannel, type TransferResult } from '../io/transfer';
+import type { Deps } from './deps';
+
+export interface TransferDeps extends Deps {
+  zfsProgram: string;
+  /** Where a progress line goes (a TTY), if anywhere. */
+  progress?: NodeJS.WriteStream;
+}
+
+export function mib(bytes: number): string {
+  const value = bytes / 1048576;
+  return value >= 10 ? value.toFixed(0) : value >= 0.1 ? value.toFixed(1) : value.toFixed(3);
+}
+
+/** Runs local `zfs SENDARGS` into `channel`; throws one clear line on any failure; returns the result (with the receiver's reply). */
+export async function transfer(deps: TransferDeps, channel: ClientChannel, sendArgs: string[], what: string, where: string): Promise<TransferResult> {
+  deps.log.debug({ argv: [deps.zfsProgram, ...sendArgs] }, 'running zfs');
+  const progress = deps.progress;
+  const result = await sendIntoChannel(channel, {
+    zfsProgram: deps.zfsProgram,
+    sendArgs,
+    ...(progress ? { onProgress: (bytes: number, seconds: number) => progress.write(`\r${what}: ${mib(bytes)} MiB, ${mib(bytes / Math.max(seconds, 0.001))} MiB/s   `) } : {}),
+  });
+  if (progress) progress.write('\n');
+  reportTransfer(result, what, where);
+  deps.log.info(`pushed ${what} to ${where}: ${result.bytes} bytes in ${result.seconds.toFixed(1)} s, ${mib(result.bytes / Math.max(result.seconds, 0.001))} MiB/s`);
+  return result;
+}
+
+/** Nothing when both ends exited 0; otherwise the one line that says which end failed, how, and what happens next. */
+export function reportTransfer(result: TransferResult, what: string, where: string): void {
+  if (result.sendExitCode === 0 && result.receiveExitCode === 0) return;
+  const prefix = `push of ${what} to ${where} failed after ${mib(result.bytes)} MiB`;
+  if (result.receiveExitCode === null && result.receiveSignal) {
+    throw new BackupError(ExitCode.temporary, `${prefix}: zfs receive on the receiving host was killed (${result.receiveSignal}); the next run repairs the receiver and resumes from the last common snapshot`);
+  }
+  if (result.receiveExitCode === null) {
+    throw new BackupError(
+      ExitCode.unavailable,
+      `${prefix}: the connection closed without an exit status${result.receiveSignal ? ` (signal ${result.receiveSignal})` : ''}, so zfs send was stopped; check the link to the offsite host; the next run repairs the receiver and resumes from the last common snapshot`,
+    );
+  }
+  const send = result.sendStoppedByUs ? 'zfs send was stopped when the receiver ended' : result.sendSignal ? `zfs send was stopped (${result.sendSignal})` : `zfs send exited ${result.sendExitCode}${result.sendStderr.trim() ? ': ' + firstErrorLine(result.sendStderr) : ''}`;
+  const recv = `zfs receive exited ${result.receiveExitCode}${result.receiveStderr.trim() ? ': ' + firstErrorLine(result.receiveStderr) : ''}`;
+  if (result.sendSignal && !result.sendStoppedByUs) {
+    throw new BackupError(ExitCode.temporary, `${prefix}: ${send}, so the receiver got a cut stream (${recv}); the next run resumes from the last common snapshot`);
+  }
+  const failure = result.receiveExitCode !== 0 ? classifyZfsError(result.receiveStderr, 'remote') : classifyZfsError(result.sendStderr, 'local');
+  throw new BackupError(failure.exitCode, `${prefix}: ${recv}; ${send}; ${failure.hint}; the next run resumes from the last common snapshot`);
+}

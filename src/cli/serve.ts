@@ -1,0 +1,97 @@
+// `cyber-zfs-backup serve`: the forced command of a sender's key on the offsite host (yargs for its flags, then one request).
+import yargs from 'yargs';
+import { ExitCode } from '../core/exit-codes';
+import { datasetNameProblem } from '../core/names';
+import { REMOTE_PATH } from '../core/remote-command';
+import type { ServePolicy } from '../core/serve-protocol';
+
+interface ServeFlags extends ServePolicy {
+  logFile: string | undefined;
+}
+
+class ServeUsageError extends Error {}
+
+async function parseServeArgs(argv: string[], version: string): Promise<ServeFlags | 'exit'> {
+  let helpOrVersion = false;
+  const parser = yargs(argv)
+    .scriptName('cyber-zfs-backup serve')
+    .usage(
+      [
+        '$0 --root DATASET [--root DATASET ...] [--append-only]',
+        '',
+        "The forced command of a sender's key in the offsite host's authorized_keys:",
+        '  restrict,command="/usr/bin/cyber-zfs-backup serve --root tank/backup/zippy" ssh-ed25519 AAAA... zippy',
+        'It runs the one request the sender makes (SSH_ORIGINAL_COMMAND) inside the roots, and refuses anything else.',
+      ].join('\n'),
+    )
+    .option('root', { type: 'string', array: true, demandOption: true, describe: 'a dataset this key may receive into and restore from (with everything below it)' })
+    .option('append-only', { type: 'boolean', default: false, describe: 'the offsite copy only grows: no receive -F, rollback or destroy' })
+    .option('log-file', { type: 'string', describe: 'also append every log line to this file (they always go to syslog)' })
+    .version(version)
+    .help()
+    .strict()
+    .parserConfiguration({ 'strip-aliased': true, 'strip-dashed': true, 'boolean-negation': false })
+    .exitProcess(false)
+    .fail((message, error) => {
+      throw new ServeUsageError((error?.message ?? message).replace(/\s*\n\s*/g, ' '));
+    });
+  parser.middleware((args) => {
+    if (args.help || args.version) helpOrVersion = true;
+  }, true);
+  const args = await parser.parse();
+  if (helpOrVersion) return 'exit';
+  const roots = (args.root as unknown[]).map(String);
+  for (const root of roots) {
+    const problem = datasetNameProblem(root);
+    if (problem) throw new ServeUsageError(`--root ${JSON.stringify(root)} is not a valid ZFS dataset name: ${problem}`);
+  }
+  const logFile = args.logFile === undefined ? undefined : String(args.logFile);
+  return { roots, appendOnly: Boolean(args.appendOnly), logFile };
+}
+
+/** SSH_CLIENT is "ADDRESS PORT LOCALPORT"; unset when serve is run by hand. */
+function clientOf(env: NodeJS.ProcessEnv): string {
+  const [address, port] = (env.SSH_CLIENT ?? '').split(' ');
+  return address ? `${address} port ${port ?? '?'}` : 'a local caller (no SSH_CLIENT)';
+}
+
+export async function serveMain(argv: string[], version: string): Promise<number> {
+  const [{ makeSyslog }, { runAttached, runCommand }, { acquireLock, DEFAULT_LOCK_DIR }, { serveRequest }] = await Promise.all([
+    import('../io/syslog'),
+    import('../io/command'),
+    import('../io/lock'),
+    import('../app/serve'),
+  ]);
+  const syslog = makeSyslog(process.pid, undefined, () => Date.now());
+  let flags: ServeFlags;
+  try {
+    const parsed = await parseServeArgs(argv, version);
+    if (parsed === 'exit') return ExitCode.ok;
+    flags = parsed;
+  } catch (error) {
+    if (!(error instanceof ServeUsageError)) throw error;
+    const line = `cyber-zfs-backup serve: ${error.message}; fix the command= of this key in authorized_keys (see cyber-zfs-backup serve --help)`;
+    process.stderr.write(`${line}\n`);
+    await syslog('err', line);
+    return ExitCode.usage;
+  }
+  // sshd gives a non-root user no sbin directories in PATH; zfs lives there. Nothing the client
+  // could set through the environment (AcceptEnv) chooses what serve runs or where it locks.
+  process.env.PATH = REMOTE_PATH.slice('PATH='.length);
+  const zfsProgram = 'zfs';
+  return serveRequest(
+    {
+      zfs: (args) => runCommand(zfsProgram, args),
+      zfsAttached: (args, stdio) => runAttached(zfsProgram, args, { ...stdio, stderr: process.stderr }),
+      lock: (dataset) => acquireLock(DEFAULT_LOCK_DIR, dataset),
+      syslog: makeSyslog(process.pid, flags.logFile, () => Date.now()),
+      reply: (line) => process.stdout.write(`${line}\n`),
+      say: (line) => process.stderr.write(`${line}\n`),
+      client: clientOf(process.env),
+      version,
+      now: () => Date.now(),
+    },
+    flags,
+    process.env.SSH_ORIGINAL_COMMAND,
+  );
+}
