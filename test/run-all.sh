@@ -7,8 +7,10 @@ if [ "$(id -u)" != 0 ]; then
   exit 77
 fi
 npm run build >/dev/null || { echo "run-all.sh: the build failed" >&2; exit 1; }
-node --import tsx test/bed/zfs-daemon.ts start || { echo "run-all.sh: no usable zfs and zfs-fuse could not start" >&2; exit 1; }
-trap 'node --import tsx test/bed/zfs-daemon.ts stop' EXIT
+started=$(node --import tsx test/bed/zfs-daemon.ts start) || { echo "run-all.sh: no usable zfs and zfs-fuse could not start" >&2; exit 1; }
+echo "$started"
+# Stop zfs-fuse only when this run started it (another run may be using a daemon it found running).
+[ "$started" = "started zfs-fuse" ] && trap 'node --import tsx test/bed/zfs-daemon.ts stop' EXIT
 tap=$(mktemp)
 npx ava --tap "$@" | tee "$tap"
 status=${PIPESTATUS[0]}

@@ -4,17 +4,26 @@ import type { RetentionPolicy } from '../core/retention';
 export const ACTIONS = ['snapshot', 'expire', 'push'] as const;
 export type Action = (typeof ACTIONS)[number];
 
+/** One offsite copy: where to connect, and the dataset there that receives the tree. */
+export interface Destination {
+  sshDestination: string;
+  receiveDataset: string;
+}
+
 export interface RunOptions {
   actions: Action[];
   dataset: string;
   dryRun: boolean;
   retention: RetentionPolicy;
   forceDestroyLots: boolean;
-  sshDestination: string;
+  /** Every offsite copy, pushed in turn; each has its own base hold. */
+  destinations: Destination[];
   sshConfig: string | undefined;
-  receiveDataset: string;
   useSudo: boolean;
   forceNonIncremental: boolean;
   /** Short host name: names the received tree's mountpoint, as 0.5 did. */
   hostname: string;
 }
+
+/** What one push needs: the run's options with one of its destinations. */
+export type PushOptions = Omit<RunOptions, 'destinations'> & Destination;

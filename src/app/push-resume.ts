@@ -6,7 +6,7 @@ import type { DatasetTree } from '../core/tree';
 import { resumeSendArgs } from '../core/zfs-argv';
 import { firstErrorLine } from '../core/zfs-errors';
 import { sendIntoChannel } from '../io/transfer';
-import type { RunOptions } from './options';
+import type { PushOptions } from './options';
 import type { TransferDeps } from './push-transfer';
 import { reportTransfer } from './push-transfer';
 import type { Receiver } from './receiver';
@@ -16,7 +16,7 @@ import type { Receiver } from './receiver';
  * dataset: resume it with `send -t` where the sender can, otherwise (or if that fails) abort it
  * with `receive -A`. Returns whether anything changed on the receiver.
  */
-export async function settlePartialReceives(deps: TransferDeps, receiver: Receiver, options: RunOptions, sender: ZfsCapabilities, remote: DatasetTree, mountpoint: string): Promise<boolean> {
+export async function settlePartialReceives(deps: TransferDeps, receiver: Receiver, options: PushOptions, sender: ZfsCapabilities, remote: DatasetTree, mountpoint: string): Promise<boolean> {
   const partial = [...remote.datasets.values()].filter((d) => d.resumeToken !== undefined);
   if (partial.length === 0) return false;
   for (const ds of partial) {

@@ -11,7 +11,7 @@ import { resolveDestination, type ResolvedDestination } from '../io/ssh-destinat
 import type { SshSession } from '../io/ssh-session';
 import { holdTag, moveHold } from './base-hold';
 import type { Deps } from './deps';
-import type { RunOptions } from './options';
+import type { PushOptions } from './options';
 import { checkReceived } from './push-check';
 import { settlePartialReceives } from './push-resume';
 import { mib, transfer, type TransferDeps } from './push-transfer';
@@ -87,7 +87,7 @@ export interface Connected {
 }
 
 /** Resolves the destination with `ssh -G`, connects (host key checked) and probes the receive dataset. */
-export async function connectAndProbe(deps: Deps & PushDeps, target: Pick<RunOptions, 'sshDestination' | 'sshConfig' | 'receiveDataset' | 'useSudo'>): Promise<Connected> {
+export async function connectAndProbe(deps: Deps & PushDeps, target: Pick<PushOptions, 'sshDestination' | 'sshConfig' | 'receiveDataset' | 'useSudo'>): Promise<Connected> {
   const destination = await resolveDestination(deps.runner, target.sshDestination, target.sshConfig, [], (m) => deps.log.warn(m));
   const session = traced(deps.log, await deps.connect(destination));
   try {
@@ -100,7 +100,7 @@ export async function connectAndProbe(deps: Deps & PushDeps, target: Pick<RunOpt
   }
 }
 
-export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Promise<void> {
+export async function pushTree(deps: Deps & PushDeps, options: PushOptions): Promise<void> {
   const { zfs, log } = deps;
   const ctx: PushContext = { dataset: options.dataset, receiveDataset: options.receiveDataset, destination: options.sshDestination, sshConfig: options.sshConfig };
   const where = `${options.sshDestination}:${options.receiveDataset}`;
@@ -164,7 +164,7 @@ export async function pushTree(deps: Deps & PushDeps, options: RunOptions): Prom
 async function sendAll(
   deps: TransferDeps,
   receiver: Receiver,
-  options: RunOptions,
+  options: PushOptions,
   stream: { catchUps: CatchUpStep[]; args: string[] | undefined; flags: string[]; what: string; where: string; mountpoint: string },
 ): Promise<string | undefined> {
   let reply: string | undefined;

@@ -1,5 +1,5 @@
 // One backup run: take the lock, check zfs and the dataset, then snapshot, expire and push in that order.
-import { BackupError, ExitCode } from '../core/exit-codes';
+import { BackupError, ExitCode, ReportedFailures, worstExitCode } from '../core/exit-codes';
 import { acquireLock } from '../io/lock';
 import type { Deps } from './deps';
 import { expireSnapshots } from './expire';
@@ -9,6 +9,27 @@ import { takeSnapshot } from './snapshot';
 
 export interface RunDeps extends Deps, PushDeps {
   lockDir: string;
+  /** Prints one failure's line(s) at once (with several destinations, each failure has its own). */
+  report: (error: BackupError) => void;
+}
+
+/**
+ * Pushes to every destination in turn; one failing does not stop the others. With one destination
+ * its failure goes up as it is; with several, each is reported as it happens and the run ends with
+ * the worst exit code.
+ */
+async function pushEverywhere(deps: RunDeps, options: RunOptions): Promise<BackupError | undefined> {
+  const failures: BackupError[] = [];
+  for (const destination of options.destinations) {
+    try {
+      await pushTree(deps, { ...options, ...destination });
+    } catch (error) {
+      if (!(error instanceof BackupError) || options.destinations.length === 1) throw error;
+      deps.report(error);
+      failures.push(error);
+    }
+  }
+  return failures.length === 0 ? undefined : new ReportedFailures(worstExitCode(failures.map((f) => f.exitCode)), failures.length);
 }
 
 /**
@@ -29,12 +50,22 @@ export async function runBackup(deps: RunDeps, options: RunOptions): Promise<voi
         await expireSnapshots(deps, options.dataset, options.retention, options);
       } catch (error) {
         if (!(error instanceof BackupError) || error.exitCode !== ExitCode.dataRefused || !options.actions.includes('push')) throw error;
-        deps.log.error(error.message);
+        deps.report(error);
         deferred = error;
       }
     }
-    if (options.actions.includes('push')) await pushTree(deps, options);
-    if (deferred) throw deferred;
+    let pushed: BackupError | undefined;
+    if (options.actions.includes('push')) {
+      try {
+        pushed = await pushEverywhere(deps, options);
+      } catch (error) {
+        if (!deferred || !(error instanceof BackupError)) throw error;
+        deps.report(error);
+        pushed = new ReportedFailures(error.exitCode, 1);
+      }
+    }
+    if (deferred) throw new ReportedFailures(worstExitCode([deferred.exitCode, pushed?.exitCode ?? ExitCode.ok]), pushed ? 2 : 1);
+    if (pushed) throw pushed;
   } finally {
     lock.release();
   }

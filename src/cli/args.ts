@@ -1,6 +1,6 @@
 // The command line: every flag of cyber-zfs-backup 0.5 with the same meaning and defaults (yargs only).
 import yargs from 'yargs';
-import { ACTIONS, type Action, type RunOptions } from '../app/options';
+import { ACTIONS, type Action, type Destination, type RunOptions } from '../app/options';
 import { datasetNameProblem } from '../core/names';
 import { DEFAULT_RETENTION } from '../core/retention';
 
@@ -30,6 +30,29 @@ function retention(values: unknown[]): RunOptions['retention'] {
   return { days: numbers[0], weeks: numbers[1], months: numbers[2] };
 }
 
+/**
+ * The offsite copies: the Nth receive dataset goes with the Nth destination, and a single value of
+ * either goes with every value of the other.
+ */
+export function pairDestinations(sshDestinations: readonly string[], receiveDatasets: readonly string[]): Destination[] {
+  const n = Math.max(sshDestinations.length, receiveDatasets.length);
+  if (sshDestinations.length !== n && sshDestinations.length !== 1) {
+    throw new UsageError(`${sshDestinations.length} --ssh-destination and ${receiveDatasets.length} --zfs-receive-dataset do not pair up; give as many of each, or one of either for all`);
+  }
+  if (receiveDatasets.length !== n && receiveDatasets.length !== 1) {
+    throw new UsageError(`${sshDestinations.length} --ssh-destination and ${receiveDatasets.length} --zfs-receive-dataset do not pair up; give as many of each, or one of either for all`);
+  }
+  const pairs: Destination[] = [];
+  for (let i = 0; i < n; i += 1) {
+    const pair = { sshDestination: sshDestinations[sshDestinations.length === 1 ? 0 : i] as string, receiveDataset: receiveDatasets[receiveDatasets.length === 1 ? 0 : i] as string };
+    if (pairs.some((p) => p.sshDestination === pair.sshDestination && p.receiveDataset === pair.receiveDataset)) {
+      throw new UsageError(`--ssh-destination ${pair.sshDestination} with --zfs-receive-dataset ${pair.receiveDataset} is given twice`);
+    }
+    pairs.push(pair);
+  }
+  return pairs;
+}
+
 /** Parses argv into options; throws UsageError with one line for anything wrong. */
 export async function parseArgs(argv: string[], hostname: string, version: string): Promise<CliOptions | 'exit'> {
   let helpOrVersion = false;
@@ -55,9 +78,9 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
       describe: 'keep D daily, W weekly and M monthly snapshots, then one a year',
     })
     .option('force-destroy-lots', { type: 'boolean', default: false, describe: 'let expire destroy more than 25% of the snapshots' })
-    .option('ssh-destination', { type: 'string', default: 'offsite', describe: 'SSH host (alias in the ssh config) to push to' })
+    .option('ssh-destination', { type: 'string', array: true, requiresArg: true, default: ['offsite'], describe: 'SSH host (alias in the ssh config) to push to; repeat it for several offsite copies' })
     .option('ssh-config', { type: 'string', describe: 'ssh_config file to resolve the destination with (ssh -F)' })
-    .option('zfs-receive-dataset', { type: 'string', default: `offsite/${hostname}`, describe: 'dataset on the offsite host that receives the tree' })
+    .option('zfs-receive-dataset', { type: 'string', array: true, requiresArg: true, default: [`offsite/${hostname}`], describe: 'dataset on the offsite host that receives the tree; the Nth goes with the Nth --ssh-destination, one goes with all' })
     .option('use-sudo', { type: 'boolean', default: false, describe: 'run zfs on the offsite host with sudo -n' })
     .option('force-non-incremental', { type: 'boolean', default: false, describe: 'allow the first, full send when the offsite tree does not exist yet' })
     .epilogue(
@@ -86,12 +109,14 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
   if (helpOrVersion || args.help || args.version) return 'exit';
 
   const dataset = String(args.dataset);
-  const receiveDataset = String(args.zfsReceiveDataset);
   checkDataset('--dataset', dataset);
-  checkDataset('--zfs-receive-dataset', receiveDataset);
-  const destination = String(args.sshDestination);
-  if (!DESTINATION.test(destination) || destination.startsWith('-')) {
-    throw new UsageError(`--ssh-destination ${JSON.stringify(destination)} is not a host name or ssh_config alias; use letters, digits and . _ - @ only`);
+  const receiveDatasets = (args.zfsReceiveDataset as unknown[]).map(String);
+  for (const receiveDataset of receiveDatasets) checkDataset('--zfs-receive-dataset', receiveDataset);
+  const sshDestinations = (args.sshDestination as unknown[]).map(String);
+  for (const destination of sshDestinations) {
+    if (!DESTINATION.test(destination) || destination.startsWith('-')) {
+      throw new UsageError(`--ssh-destination ${JSON.stringify(destination)} is not a host name or ssh_config alias; use letters, digits and . _ - @ only`);
+    }
   }
   const sshConfig = args.sshConfig === undefined ? undefined : String(args.sshConfig);
   if (sshConfig !== undefined && (sshConfig === '' || sshConfig.startsWith('-'))) throw new UsageError(`--ssh-config ${JSON.stringify(sshConfig)} is not a file path`);
@@ -102,9 +127,8 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     dryRun: Boolean(args.dryRun),
     retention: retention(args.retentionPolicy as unknown[]),
     forceDestroyLots: Boolean(args.forceDestroyLots),
-    sshDestination: destination,
+    destinations: pairDestinations(sshDestinations, receiveDatasets),
     sshConfig,
-    receiveDataset,
     useSudo: Boolean(args.useSudo),
     forceNonIncremental: Boolean(args.forceNonIncremental),
     hostname,

@@ -1,7 +1,7 @@
 // The executable: parses flags, wires the real adapters, runs, and maps the outcome to an exit code.
 import { fstatSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { BackupError, ExitCode } from '../core/exit-codes';
+import { BackupError, ExitCode, ReportedFailures } from '../core/exit-codes';
 import { ZfsOutputError } from '../core/zfs-errors';
 import { parseArgs, UsageError } from './args';
 
@@ -51,6 +51,10 @@ async function main(): Promise<number> {
   ]);
   const log = createLogger({ level: options.debug ? 'debug' : options.verbose || options.dryRun ? 'info' : 'warn', journal, out: process.stderr });
   const zfsProgram = process.env.CYBER_ZFS_BACKUP_ZFS ?? 'zfs';
+  const report = (error: BackupError) => {
+    say(`cyber-zfs-backup: ${error.message}`);
+    for (const line of error.details) say(line, '<3>');
+  };
   try {
     await runBackup(
       {
@@ -61,15 +65,16 @@ async function main(): Promise<number> {
         connect: openSession,
         zfsProgram,
         lockDir: process.env.CYBER_ZFS_BACKUP_LOCK_DIR ?? DEFAULT_LOCK_DIR,
+        report,
         ...(process.stderr.isTTY && !journal ? { progress: process.stderr } : {}),
       },
       options,
     );
     return ExitCode.ok;
   } catch (error) {
+    if (error instanceof ReportedFailures) return error.exitCode;
     if (error instanceof BackupError) {
-      say(`cyber-zfs-backup: ${error.message}`);
-      for (const line of error.details) say(line, '<3>');
+      report(error);
       return error.exitCode;
     }
     if (error instanceof ZfsOutputError) {

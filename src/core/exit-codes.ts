@@ -27,3 +27,28 @@ export class BackupError extends Error {
     this.details = details;
   }
 }
+
+/**
+ * Of several failures (one per destination), the one a person must look at first: a refusal to
+ * protect data or an internal error before a full receiver, a missing permission, a missing
+ * dataset or a usage error, and those before a link that was down or a busy lock, which the next
+ * run usually clears by itself.
+ */
+const SEVERITY: readonly ExitCodeValue[] = [ExitCode.internal, ExitCode.dataRefused, ExitCode.cannotCreate, ExitCode.notPermitted, ExitCode.noInput, ExitCode.usage, ExitCode.unavailable, ExitCode.temporary];
+
+export function worstExitCode(codes: readonly ExitCodeValue[]): ExitCodeValue {
+  let worst: ExitCodeValue = ExitCode.ok;
+  for (const code of codes) {
+    if (code === ExitCode.ok) continue;
+    if (worst === ExitCode.ok || SEVERITY.indexOf(code) < SEVERITY.indexOf(worst)) worst = code;
+  }
+  return worst;
+}
+
+/** Failures already printed one line each (several destinations); the CLI only takes the exit code. */
+export class ReportedFailures extends BackupError {
+  constructor(exitCode: ExitCodeValue, count: number) {
+    super(exitCode, `${count} push(es) failed (each said why above)`);
+    this.name = 'ReportedFailures';
+  }
+}

@@ -21,7 +21,7 @@ function deps(now: () => number, lines: string[], lockDir: string): RunDeps {
   const out = new PassThrough();
   out.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
   const log = createLogger({ level: 'info', journal: false, out });
-  return { zfs: makeLocalZfs(runCommand, log), log, now, runner: runCommand, connect: openSession, zfsProgram: 'zfs', lockDir };
+  return { zfs: makeLocalZfs(runCommand, log), log, now, runner: runCommand, connect: openSession, zfsProgram: 'zfs', lockDir, report: (e) => lines.push(`reported: ${e.message}`) };
 }
 
 test('90 days with the offsite host down: the held base survives expire, and the next push is incremental from it', async (t) => {
@@ -40,9 +40,8 @@ test('90 days with the offsite host down: the held base survives expire, and the
     dryRun: false,
     retention: { days: 7, weeks: 4, months: 12 },
     forceDestroyLots: false,
-    sshDestination: 'offsite',
+    destinations: [{ sshDestination: 'offsite', receiveDataset: `${receiver.name}/offsite/h` }],
     sshConfig: bed.sshd.config,
-    receiveDataset: `${receiver.name}/offsite/h`,
     useSudo: false,
     forceNonIncremental: true,
     hostname: 'h',
@@ -73,6 +72,6 @@ test('90 days with the offsite host down: the held base survives expire, and the
   const pushLines: string[] = [];
   await runBackup(deps(() => after.toMillis(), pushLines, lockDir), { ...options, actions: ['push'], forceNonIncremental: false });
   t.true(pushLines.some((l) => l.includes(`(incremental from @${base})`)), pushLines.join('\n'));
-  t.deepEqual(treeSignature(options.receiveDataset), treeSignature(root));
+  t.deepEqual(treeSignature(`${receiver.name}/offsite/h`), treeSignature(root));
   t.is(userrefs(`${root}@${base}`), 0, 'the old base is released once the new one is held');
 });
