@@ -18,6 +18,19 @@ import { mib, transfer, type TransferDeps } from './push-transfer';
 import { repairItem, type Receiver } from './receiver';
 import { probeReceiver } from './receiver-probe';
 
+/** What one push did: for the log, the state file and the metrics. */
+export interface PushOutcome {
+  kind: 'full' | 'incremental' | 'up-to-date' | 'dry-run';
+  /** The snapshot the receiver now holds as its newest (what would be sent, under --dry-run). */
+  target: string;
+  /** The base the stream started from, if incremental. */
+  base: string | undefined;
+  /** Bytes sent and seconds spent streaming, over the catch-ups and the tree's stream together. */
+  bytes: number;
+  seconds: number;
+  receiver: 'plain' | 'serve';
+}
+
 export interface PushDeps {
   runner: CommandRunner;
   connect: (destination: ResolvedDestination) => Promise<SshSession>;
@@ -100,7 +113,7 @@ export async function connectAndProbe(deps: Deps & PushDeps, target: Pick<PushOp
   }
 }
 
-export async function pushTree(deps: Deps & PushDeps, options: PushOptions): Promise<void> {
+export async function pushTree(deps: Deps & PushDeps, options: PushOptions): Promise<PushOutcome> {
   const { zfs, log } = deps;
   const ctx: PushContext = { dataset: options.dataset, receiveDataset: options.receiveDataset, destination: options.sshDestination, sshConfig: options.sshConfig };
   const where = `${options.sshDestination}:${options.receiveDataset}`;
@@ -136,14 +149,22 @@ export async function pushTree(deps: Deps & PushDeps, options: PushOptions): Pro
     const args = plan.kind === 'up-to-date' ? undefined : sendArgs(options.dataset, base, target, flags);
     const what = `${options.dataset}@${target}${base ? ` (incremental from @${base})` : ' (full)'}`;
 
+    const outcome: PushOutcome = { kind: plan.kind === 'full' ? 'full' : args ? 'incremental' : 'up-to-date', target, base, bytes: 0, seconds: 0, receiver: receiver.kind };
     if (options.dryRun) {
       for (const step of catchUps) log.info(`dry run: would bring ${describeCatchUp(step, options.receiveDataset)}: zfs ${catchUpSendArgs(joinDataset(options.dataset, step.relative), step, flags).join(' ')}`);
-      if (!args) return void log.info(`dry run: ${where} is up to date at @${target}${catchUps.length > 0 ? ' once those datasets catch up' : ''}`);
+      if (!args) {
+        log.info(`dry run: ${where} is up to date at @${target}${catchUps.length > 0 ? ' once those datasets catch up' : ''}`);
+        return { ...outcome, kind: 'dry-run' };
+      }
       const size = await estimateSize(deps, caps, args);
-      return void log.info(`dry run: would send ${what} to ${where}${size === undefined ? '' : `, about ${mib(size)} MiB`}: zfs ${args.join(' ')}`);
+      log.info(`dry run: would send ${what} to ${where}${size === undefined ? '' : `, about ${mib(size)} MiB`}: zfs ${args.join(' ')}`);
+      return { ...outcome, kind: 'dry-run', bytes: size ?? 0 };
     }
     if (repairs.length > 0) await receiver.repair(repairs.map((s) => repairItem(s, options.receiveDataset)));
-    const reply = await sendAll(deps, receiver, options, { catchUps, args, flags, what, where, mountpoint });
+    const sent = await sendAll(deps, receiver, options, { catchUps, args, flags, what, where, mountpoint });
+    outcome.bytes = sent.bytes;
+    outcome.seconds = sent.seconds;
+    const reply = sent.reply;
     if (reply !== undefined) {
       const after = await receiver.settle(mountpoint, reply);
       const startedAt = new Map(catchUps.map((c): [string, string | undefined] => [c.relative, c.kind === 'catch-up' ? c.from : undefined]));
@@ -151,14 +172,15 @@ export async function pushTree(deps: Deps & PushDeps, options: PushOptions): Pro
     }
     await moveHold(deps, holdTag(options), options.dataset, target, local);
     if (!args) log.info(`${where} is up to date at @${target}`);
+    return outcome;
   } finally {
     session.close();
   }
 }
 
 /**
- * The catch-ups, then the tree's stream; returns what the last receive printed (serve's reply), or
- * undefined when nothing was sent. After a failure, what did arrive is made inert before the error
+ * The catch-ups, then the tree's stream; returns what the last receive printed (serve's reply, or
+ * undefined when nothing was sent) and the bytes and seconds of all of them. After a failure, what did arrive is made inert before the error
  * goes up: it must not mount over the offsite host's own filesystems at its next boot.
  */
 async function sendAll(
@@ -166,23 +188,30 @@ async function sendAll(
   receiver: Receiver,
   options: PushOptions,
   stream: { catchUps: CatchUpStep[]; args: string[] | undefined; flags: string[]; what: string; where: string; mountpoint: string },
-): Promise<string | undefined> {
+): Promise<{ reply: string | undefined; bytes: number; seconds: number }> {
   let reply: string | undefined;
+  let bytes = 0;
+  let seconds = 0;
+  const count = (result: { bytes: number; seconds: number; receiveStdout: string }) => {
+    bytes += result.bytes;
+    seconds += result.seconds;
+    reply = result.receiveStdout;
+  };
   try {
     for (const step of stream.catchUps) {
       const dataset = joinDataset(options.dataset, step.relative);
       const stepWhat = `${dataset}@${step.to} (${step.kind === 'catch-up' ? `catch-up from @${step.from}` : 'whole, missing on the receiver'})`;
       deps.log.warn(`bringing ${describeCatchUp(step, options.receiveDataset)}`);
       const channel = await receiver.openReceive(joinDataset(options.receiveDataset, step.relative), 'catch-up', stream.mountpoint);
-      reply = (await transfer(deps, channel, catchUpSendArgs(dataset, step, stream.flags), stepWhat, stream.where)).receiveStdout;
+      count(await transfer(deps, channel, catchUpSendArgs(dataset, step, stream.flags), stepWhat, stream.where));
     }
     if (stream.args) {
       const channel = await receiver.openReceive(options.receiveDataset, 'tree', stream.mountpoint);
-      reply = (await transfer(deps, channel, stream.args, stream.what, stream.where)).receiveStdout;
+      count(await transfer(deps, channel, stream.args, stream.what, stream.where));
     }
   } catch (error) {
     if (error instanceof BackupError && error.exitCode !== ExitCode.unavailable) await receiver.secure(stream.mountpoint).catch(() => undefined);
     throw error;
   }
-  return reply;
+  return { reply, bytes, seconds };
 }

@@ -40,6 +40,24 @@ export function refusalError(refusal: Refusal, ctx: PushContext): BackupError {
         `refusing to push ${ctx.dataset} to ${where}: the newest common snapshot @${refusal.base} is not consistent across the tree, and no older one is; nothing was sent`,
         ['Problems:', ...refusal.problems.map((p) => `  ${p}`), 'Inspect both trees:', `  zfs list -t snapshot -o name,guid -r ${shellCommand([ctx.dataset])}`, `  ${shellCommand([...sshPrefix(ctx), 'zfs', 'list', '-t', 'snapshot', '-o', 'name,guid', '-r', ctx.receiveDataset])}`],
       );
+    case 'receiver-ahead': {
+      const lines = refusal.datasets.map((d) => `  ${joinDataset(ctx.receiveDataset, d.relative)}: ${d.snapshots.map((n) => '@' + n).join(', ')}`);
+      const count = refusal.datasets.reduce((n, d) => n + d.snapshots.length, 0);
+      const aside = `${ctx.receiveDataset}-old`;
+      return new BackupError(
+        ExitCode.dataRefused,
+        `refusing to push ${ctx.dataset} to ${where}: it holds ${count} snapshot(s) newer than the common base @${refusal.base} that this host does not have (restored from an older snapshot, or filled from elsewhere); a push would discard them for good, so nothing was sent`,
+        [
+          `Newer there than @${refusal.base}, unknown here:`,
+          ...lines,
+          'To keep them, set the offsite copy aside and start a new chain:',
+          `  ${shellCommand([...sshPrefix(ctx), 'zfs', 'rename', ctx.receiveDataset, aside])}`,
+          `  ${shellCommand([...cli, '--force-non-incremental'])}`,
+          'Or, to discard them (they are lost), roll the offsite copy back and push again:',
+          ...refusal.datasets.map((d) => `  ${shellCommand([...sshPrefix(ctx), 'zfs', 'rollback', '-r', `${joinDataset(ctx.receiveDataset, d.relative)}@${refusal.base}`])}`),
+        ],
+      );
+    }
     case 'no-common-snapshot': {
       const e = refusal.evidence;
       const cause =

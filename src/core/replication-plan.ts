@@ -30,7 +30,9 @@ export type Refusal =
   | { reason: 'remote-absent'; target: string }
   | { reason: 'remote-empty'; receiveDataset: string; target: string }
   | { reason: 'no-common-snapshot'; evidence: NoCommonEvidence }
-  | { reason: 'tree-diverged'; base: string; problems: string[] };
+  | { reason: 'tree-diverged'; base: string; problems: string[] }
+  /** A rollback to the base would discard snapshots the sender does not have: they could never be sent again. */
+  | { reason: 'receiver-ahead'; base: string; datasets: Array<{ relative: string; snapshots: string[] }> };
 
 export interface SnapshotRef {
   name: string;
@@ -129,6 +131,22 @@ function baseProblems(pairs: Pair[], local: DatasetTree, remote: DatasetTree, ba
   return problems;
 }
 
+/**
+ * A rollback may discard only what a cut push left: snapshots the sender still has (same name and
+ * GUID), which the stream sends again. Anything else (the offsite copy holds newer snapshots this
+ * host never had, as after a restore of an older snapshot) would be lost for good.
+ */
+function unknownDiscards(pairs: readonly Pair[], repairs: readonly RepairStep[]): Array<{ relative: string; snapshots: string[] }> {
+  const out: Array<{ relative: string; snapshots: string[] }> = [];
+  for (const step of repairs) {
+    if (step.kind !== 'rollback') continue;
+    const p = pairs.find((x) => x.relative === step.relative);
+    const unknown = step.discards.filter((name) => p?.localByName.get(name)?.guid !== p?.remoteByName.get(name)?.guid || !p?.localByName.has(name));
+    if (unknown.length > 0) out.push({ relative: step.relative, snapshots: unknown });
+  }
+  return out;
+}
+
 /** What the receiver needs before a stream from `base` applies: roll back what got ahead, remove half-received newcomers. */
 function repairsFor(pairs: readonly Pair[], base: string): RepairStep[] {
   const repairs: RepairStep[] = [];
@@ -215,8 +233,11 @@ export function planReplication(local: DatasetTree, remote: DatasetTree | undefi
   const pairs = pairUp(local, remote);
   const order = [...pairs];
   const targetTxg = localRoot.snapshots.find((s) => s.name === target)?.createtxg ?? 0;
-  const decide = (base: SnapshotInfo, repairs: RepairStep[], catchUps: CatchUpStep[]): ReplicationPlan =>
-    base.name === target || base.createtxg >= targetTxg ? { kind: 'up-to-date', base: base.name, repairs, catchUps } : { kind: 'incremental', base: base.name, target, repairs, catchUps };
+  const decide = (base: SnapshotInfo, repairs: RepairStep[], catchUps: CatchUpStep[]): ReplicationPlan => {
+    const unknown = unknownDiscards(pairs, repairs);
+    if (unknown.length > 0) return { kind: 'refused', refusal: { reason: 'receiver-ahead', base: base.name, datasets: unknown } };
+    return base.name === target || base.createtxg >= targetTxg ? { kind: 'up-to-date', base: base.name, repairs, catchUps } : { kind: 'incremental', base: base.name, target, repairs, catchUps };
+  };
   let firstProblem: string | undefined;
   for (let i = localRoot.snapshots.length - 1; i >= 0; i -= 1) {
     const candidate = localRoot.snapshots[i] as SnapshotInfo;

@@ -39,22 +39,34 @@ const cases: Case[] = [
     expected: { kind: 'incremental', base: C, target: D, repairs: [], catchUps: [{ kind: 'catch-up', relative: 'x', from: B, to: C }, { kind: 'catch-up', relative: 'y', from: A, to: C }] },
   },
   {
-    title: 'catch-up and the usual repairs together: a half-received newcomer is still destroyed, a receiver-only snapshot still rolled back',
-    local: { '': [`${A}:1`, `${B}:2`, `${C}:3`], x: [`${A}:11`, `${B}:12`, `${C}:13`], kid: [`${C}:43`] },
-    remote: { '': [`${A}:1`, `${B}:2`, 'theirs:9'], x: [`${A}:11`], kid: [`${C}:43`] },
+    title: 'catch-up and the usual repairs together: a half-received newcomer is destroyed, and rolling back a snapshot the sender has is fine',
+    local: { '': [`${A}:1`, `${B}:2`, `${C}:3`, `${D}:4`], x: [`${A}:11`, `${B}:12`, `${C}:13`, `${D}:14`], kid: [`${D}:44`] },
+    remote: { '': [`${A}:1`, `${B}:2`, `${C}:3`], x: [`${A}:11`, `${B}:12`, `${C}:13`, `${D}:14`], kid: [`${D}:44`] },
     expected: {
       kind: 'incremental',
-      base: B,
-      target: C,
-      repairs: [{ kind: 'rollback', relative: '', to: B, discards: ['theirs'] }, { kind: 'destroy', relative: 'kid', snapshots: [C] }],
-      catchUps: [{ kind: 'catch-up', relative: 'x', from: A, to: B }],
+      base: C,
+      target: D,
+      repairs: [{ kind: 'rollback', relative: 'x', to: C, discards: [D] }, { kind: 'destroy', relative: 'kid', snapshots: [D] }],
+      catchUps: [],
     },
   },
   {
-    title: 'a laggard holding a snapshot the sender lacks cannot catch up: the older base and rollbacks, as before',
+    title: 'a receiver-only snapshot is never rolled back, even beside catch-ups: refused, naming it (it could never be sent again)',
+    local: { '': [`${A}:1`, `${B}:2`, `${C}:3`], x: [`${A}:11`, `${B}:12`, `${C}:13`], kid: [`${C}:43`] },
+    remote: { '': [`${A}:1`, `${B}:2`, 'theirs:9'], x: [`${A}:11`], kid: [`${C}:43`] },
+    expected: { kind: 'refused', refusal: { reason: 'receiver-ahead', base: B, datasets: [{ relative: '', snapshots: ['theirs'] }] } },
+  },
+  {
+    title: 'a laggard holding a snapshot the sender lacks cannot catch up, and rolling it back would lose it: refused',
     local: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`] },
     remote: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, 'theirs:9'] },
-    expected: { kind: 'incremental', base: A, target: B, repairs: [{ kind: 'rollback', relative: '', to: A, discards: [B] }, { kind: 'rollback', relative: 'x', to: A, discards: ['theirs'] }], catchUps: [] },
+    expected: { kind: 'refused', refusal: { reason: 'receiver-ahead', base: A, datasets: [{ relative: 'x', snapshots: ['theirs'] }] } },
+  },
+  {
+    title: 'a child that got further than the root (a cut push) is rolled back to the root, discarding only what the sender has',
+    local: { '': [`${A}:1`, `${B}:2`, `${C}:3`], x: [`${A}:11`, `${B}:12`, `${C}:13`] },
+    remote: { '': [`${A}:1`], x: [`${A}:11`, `${B}:12`] },
+    expected: { kind: 'incremental', base: A, target: C, repairs: [{ kind: 'rollback', relative: 'x', to: A, discards: [B] }], catchUps: [] },
   },
   {
     title: 'a laggard whose older snapshots the sender has expired since still catches up from its newest',
@@ -81,10 +93,10 @@ const cases: Case[] = [
     expected: { kind: 'incremental', base: A, target: B, repairs: [{ kind: 'destroy', relative: 'kid', snapshots: [B] }], catchUps: [] },
   },
   {
-    title: 'a receiver-only newer snapshot on a complete tree is rolled back (mirror)',
+    title: 'a receiver-only newer snapshot (an older snapshot was restored here since) is never rolled back: refused',
     local: { '': [`${A}:1`, `${B}:2`] },
     remote: { '': [`${A}:1`, 'remote-only:77'] },
-    expected: { kind: 'incremental', base: A, target: B, repairs: [{ kind: 'rollback', relative: '', to: A, discards: ['remote-only'] }], catchUps: [] },
+    expected: { kind: 'refused', refusal: { reason: 'receiver-ahead', base: A, datasets: [{ relative: '', snapshots: ['remote-only'] }] } },
   },
   {
     title: 'a same-named new child on the receiver with foreign snapshots: refused as diverged',
@@ -99,10 +111,10 @@ const cases: Case[] = [
     expected: { kind: 'incremental', base: A, target: B, repairs: [], catchUps: [{ kind: 'whole', relative: 'x', to: A }] },
   },
   {
-    title: 'the newest root-common snapshot is inconsistent in a child, an older one is not: the older one is the base',
+    title: 'the newest root-common snapshot is another lineage in a child: rolling it back would lose it, so refused',
     local: { '': [`${A}:1`, `${B}:2`, `${C}:3`], x: [`${A}:11`, `${B}:12`, `${C}:13`] },
     remote: { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:99`] },
-    expected: (p) => p.kind === 'incremental' && p.base === A && p.target === C,
+    expected: { kind: 'refused', refusal: { reason: 'receiver-ahead', base: A, datasets: [{ relative: 'x', snapshots: [B] }] } },
   },
 ];
 
