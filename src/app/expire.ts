@@ -29,6 +29,7 @@ export async function expireSnapshots(
     );
   }
   for (const name of plan.held) log.info(`keeping ${dataset}@${name}: it is held (the replication base, or another hold)`);
+  for (const name of plan.newest) log.info(`keeping ${dataset}@${name}: it is the newest snapshot of a dataset in the tree (where the next push goes on from)`);
   if (plan.foreign.length > 0) log.debug({ foreign: plan.foreign.length }, 'snapshots not named by this tool are never expired');
   if (plan.tooMany) {
     log.warn(

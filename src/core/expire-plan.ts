@@ -16,6 +16,11 @@ export type ExpirePlan =
       destroy: string[];
       /** Names the rule would expire but a hold protects. */
       held: string[];
+      /**
+       * Names the rule would expire but that are the newest snapshot of some dataset of the tree (on a
+       * received tree after a cut push, a child's newest is where the next push goes on from).
+       */
+      newest: string[];
       /** Snapshots not named like ours: never touched. */
       foreign: string[];
       /** Set when the valve stopped this run: destroy is then empty. */
@@ -33,9 +38,15 @@ export function planExpire(tree: DatasetTree, policy: RetentionPolicy, nowMs: nu
 
   const retention = planRetention(ours, policy);
   const heldNames = heldSnapshotNames(tree);
+  const newestNames = new Set<string>();
+  for (const ds of tree.datasets.values()) {
+    const last = ds.snapshots[ds.snapshots.length - 1];
+    if (last) newestNames.add(last.name);
+  }
   const held = retention.destroy.filter((n) => heldNames.has(n));
-  const destroy = retention.destroy.filter((n) => !heldNames.has(n));
-  const plan = { kind: 'plan' as const, ours: retention.keep.concat(retention.destroy).sort().reverse(), keep: retention.keep, destroy, held, foreign };
+  const newest = retention.destroy.filter((n) => !heldNames.has(n) && newestNames.has(n));
+  const destroy = retention.destroy.filter((n) => !heldNames.has(n) && !newestNames.has(n));
+  const plan = { kind: 'plan' as const, ours: retention.keep.concat(retention.destroy).sort().reverse(), keep: retention.keep, destroy, held, newest, foreign };
   if (destroy.length > ours.length * DESTROY_LOTS_FRACTION && !forceDestroyLots) {
     return { ...plan, destroy: [], tooMany: { wanted: destroy.length, of: ours.length } };
   }

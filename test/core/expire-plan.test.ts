@@ -40,3 +40,15 @@ test('foreign names are never planned for destruction, nor counted for the valve
 test('a missing root dataset plans nothing', (t) => {
   t.like(planExpire(makeTree('p/h', {}), policy, NOW, false), { kind: 'plan', destroy: [], keep: [] });
 });
+
+test('each dataset keeps its newest snapshot: on a received tree a cut push left behind, the next push goes on from it', (t) => {
+  // The root got two snapshots of day 21; child x stopped at the first of them (a cut push). The rule
+  // alone keeps only the last of each day, so it would destroy x's newest.
+  const root = [day(19, 1), day(20, 1), day(21, 1), day(21, 2)].map((n, i) => `${n}:${i}`);
+  const x = [day(19, 1), day(20, 1), day(21, 1)].map((n, i) => `${n}:${10 + i}`);
+  const plan = planExpire(makeTree('off/h', { '': root, x }), policy, NOW, true);
+  t.like(plan, { kind: 'plan', destroy: [], newest: [day(21, 1)], held: [] });
+  // Without the child lagging behind, the same snapshot goes.
+  const even = planExpire(makeTree('off/h', { '': root, x: root }), policy, NOW, true);
+  t.like(even, { kind: 'plan', destroy: [day(21, 1)], newest: [] });
+});
