@@ -26,8 +26,12 @@ function assertHoldOnlyOn(t: import('ava').ExecutionContext, root: string, tag: 
   }
 }
 
+/** Who receives in each chain: a plain root login, serve, or serve --append-only (which heals only forward). */
+const RECEIVERS = ['plain', 'serve', 'plain', 'serve --append-only'] as const;
+
 for (let chain = 0; chain < CHAINS; chain += 1) {
-  test(`chain ${chain + 1}: ${CUTS_PER_CHAIN} pushes cut at random offsets (seed ${SEED + chain}) each heal on the next run`, async (t) => {
+  const receiver = RECEIVERS[chain % RECEIVERS.length] as (typeof RECEIVERS)[number];
+  test(`chain ${chain + 1} (${receiver} receiver): ${CUTS_PER_CHAIN} pushes cut at random offsets (seed ${SEED + chain}) each heal on the next run`, async (t) => {
     const random = seededRandom(SEED + chain);
     const localPool = bed.pool('czbfl');
     const receiverPool = bed.pool('czbfr', '512M');
@@ -40,7 +44,8 @@ for (let chain = 0; chain < CHAINS; chain += 1) {
     for (const ds of ['a', 'a/b', 'c']) zfs('create', `${local}/${ds}`);
     writeRandomFile(mnt, 'root.bin', 200_000);
     zfs('snapshot', '-r', `${local}@2026-10-01T00:00:00Z`);
-    const config = bed.sshd.config;
+    const identity = receiver === 'plain' ? undefined : bed.sshd.addServeKey(`chain${chain}`, ['--root', receive, ...(receiver === 'serve' ? [] : ['--append-only'])]).key;
+    const config = identity === undefined ? bed.sshd.config : bed.sshd.writeConfig(`cfg.chain${chain}`, [], 'offsite', identity);
     const push = (cfg: string) => runCliAsync(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', cfg]);
     const first = await runCliAsync(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', config, '--force-non-incremental']);
     t.is(first.code, 0, first.stderr);
@@ -62,7 +67,7 @@ for (let chain = 0; chain < CHAINS; chain += 1) {
       const cutAfter = 3000 + Math.floor(random() * streamEstimate * 1.05);
       t.log(`chain ${chain + 1} round ${round + 1}: cutting after ${cutAfter} bytes`);
       const relay = await startRelay(bed.sshd.port, { cutAfter });
-      const cut = await push(relayConfig(relay.port));
+      const cut = await push(relayConfig(relay.port, identity));
       await relay.close();
       t.log(`  cut run: exit ${cut.code} after ${relay.passed()} bytes: ${cut.stderr.trim().split('\n').pop() ?? ''}`);
       // A cut run either finished before the cut or failed cleanly: 69 (connection lost) with one
@@ -84,10 +89,10 @@ for (let chain = 0; chain < CHAINS; chain += 1) {
 }
 
 /** An ssh_config for `Host offsite` through the relay on this port, its host key recorded for that port. */
-function relayConfig(port: number): string {
+function relayConfig(port: number, identity?: string): string {
   const kh = join(bed.sshd.dir, `known_hosts.relay${port}`);
   writeFileSync(kh, `${bed.sshd.hostKeyLine.replace(`:${bed.sshd.port} `, `:${port} `)}\n`);
-  return bed.sshd.writeConfig(`cfg.relay${port}`, [`Port ${port}`, `UserKnownHostsFile ${kh}`]);
+  return bed.sshd.writeConfig(`cfg.relay${port}`, [`Port ${port}`, `UserKnownHostsFile ${kh}`], 'offsite', identity);
 }
 
 /** A pushed pair whose next push carries `mib` MiB of fresh random data. */
