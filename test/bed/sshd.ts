@@ -1,6 +1,6 @@
 // Test bed: an OpenSSH server on 127.0.0.1 with its own host key, a client key, known_hosts and an ssh_config.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ export interface TestSshd {
    * administrator writes it: `restrict,command="… serve ARGS"`. Returns the key, an ssh_config using
    * it, and the file serve logs to (--log-file).
    */
-  addServeKey(name: string, serveArgs: string[]): ServeKey;
+  addServeKey(name: string, serveArgs: string[], options?: { user?: string }): ServeKey;
 }
 
 export interface ServeKey {
@@ -134,15 +134,22 @@ export async function startSshd(): Promise<TestSshd> {
     return file;
   };
   const config = writeConfig('ssh_config');
-  const addServeKey = (name: string, serveArgs: string[]): ServeKey => {
+  const addServeKey = (name: string, serveArgs: string[], options: { user?: string } = {}): ServeKey => {
     const key = join(dir, `serve_${name}`);
     keygen(key);
     const log = join(dir, `serve_${name}.log`);
-    writeFileSync(log, '', { mode: 0o666 });
+    writeFileSync(log, '');
+    if (options.user !== undefined) {
+      // sshd reads authorized_keys as that user, and serve appends to its log here: both must be
+      // reachable by it (the directory can be passed through, not listed).
+      chmodSync(dir, 0o711);
+      chmodSync(join(dir, 'authorized_keys'), 0o644);
+      chmodSync(log, 0o666);
+    }
     const command = [CLI_NODE, CLI_BUNDLE, 'serve', ...serveArgs, '--log-file', log].join(' ');
     const line = `restrict,command="${command}" ${readFileSync(`${key}.pub`, 'utf8').trim()}`;
     appendFileSync(join(dir, 'authorized_keys'), `${line}\n`);
-    return { key, config: writeConfig(`ssh_config.serve_${name}`, [], 'offsite', key), log, line };
+    return { key, config: writeConfig(`ssh_config.serve_${name}`, options.user === undefined ? [] : [`User ${options.user}`], 'offsite', key), log, line };
   };
   return {
     port,
