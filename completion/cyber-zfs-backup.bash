@@ -21,6 +21,26 @@ _cyber_zfs_backup() {
         --zfs-receive-dataset --use-sudo --force-non-incremental --help --version'
     COMPREPLY=()
 
+    # On an offsite host: cyber-zfs-backup serve --root DATASET [--append-only] (the forced command of a key).
+    if [[ ${COMP_WORDS[1]} == serve ]]; then
+        local serve_options='--root --append-only --log-file --help --version'
+        case $prev in
+            --root)
+                mapfile -t COMPREPLY < <(compgen -W "$(zfs list -H -o name -t filesystem 2>/dev/null)" -- "$cur")
+                return 0 ;;
+            --log-file)
+                compopt -o filenames 2>/dev/null
+                mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+                return 0 ;;
+        esac
+        mapfile -t COMPREPLY < <(compgen -W "$serve_options" -- "$cur")
+        return 0
+    fi
+    if ((COMP_CWORD == 1)) && [[ $cur != -* ]]; then
+        mapfile -t COMPREPLY < <(compgen -W 'serve' -- "$cur")
+        return 0
+    fi
+
     # --retention-policy takes three numbers: offer nothing while they are typed.
     local i
     for ((i = COMP_CWORD - 1; i >= 1 && i >= COMP_CWORD - 3; i--)); do

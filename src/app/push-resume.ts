@@ -41,7 +41,13 @@ export async function settlePartialReceives(deps: TransferDeps, receiver: Receiv
     if (!receiver.caps.receiveFlags.has('A')) {
       throw new BackupError(ExitCode.dataRefused, `${name} on ${options.sshDestination} holds a partial receive that cannot be resumed or aborted here; run "zfs receive -A ${name}" there, then push again`);
     }
-    await receiver.abortPartial(name);
+    try {
+      await receiver.abortPartial(name);
+    } catch (error) {
+      // An append-only key is given no destroy permission, and zfs receive -A destroys the partial state.
+      if (!(error instanceof BackupError) || !receiver.appendOnly || error.exitCode !== ExitCode.notPermitted) throw error;
+      throw new BackupError(ExitCode.dataRefused, `${name} on ${options.sshDestination} holds a partial receive that cannot be resumed, and this append-only copy may not discard it; an administrator of the offsite host can run "zfs receive -A ${name}" there, then the next push goes on (${error.message})`);
+    }
     deps.log.warn(`aborted the partial receive of ${name}; the push sends it again from the last common snapshot`);
   }
   return !options.dryRun;

@@ -90,6 +90,7 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
         '  66 dataset missing        69 remote or zfs unavailable, host key refused',
         '  70 internal error         73 cannot create on the receiver (e.g. full)',
         '  75 another run holds the lock                      77 not permitted',
+        'On an offsite host, the forced command of each sender\'s key: cyber-zfs-backup serve --help.',
         'See cyber-zfs-backup(8).',
       ].join('\n'),
     )

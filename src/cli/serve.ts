@@ -15,13 +15,13 @@ async function parseServeArgs(argv: string[], version: string): Promise<ServeFla
   let helpOrVersion = false;
   const parser = yargs(argv)
     .scriptName('cyber-zfs-backup serve')
-    .usage(
+    .usage('$0 --root DATASET [--root DATASET ...] [--append-only]')
+    .epilogue(
       [
-        '$0 --root DATASET [--root DATASET ...] [--append-only]',
-        '',
-        "The forced command of a sender's key in the offsite host's authorized_keys:",
-        '  restrict,command="/usr/bin/cyber-zfs-backup serve --root tank/backup/zippy" ssh-ed25519 AAAA... zippy',
-        'It runs the one request the sender makes (SSH_ORIGINAL_COMMAND) inside the roots, and refuses anything else.',
+        "The forced command of a sender's key in the offsite host's authorized_keys, e.g.",
+        '  restrict,command="/usr/bin/cyber-zfs-backup serve --root tank/backup/zippy" KEY',
+        'It runs the one request the sender makes (SSH_ORIGINAL_COMMAND) if it is part of a push',
+        'or a restore inside the roots, and refuses anything else (exit 77). See cyber-zfs-backup(8).',
       ].join('\n'),
     )
     .option('root', { type: 'string', array: true, demandOption: true, describe: 'a dataset this key may receive into and restore from (with everything below it)' })
@@ -31,6 +31,7 @@ async function parseServeArgs(argv: string[], version: string): Promise<ServeFla
     .help()
     .strict()
     .parserConfiguration({ 'strip-aliased': true, 'strip-dashed': true, 'boolean-negation': false })
+    .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((message, error) => {
       throw new ServeUsageError((error?.message ?? message).replace(/\s*\n\s*/g, ' '));
@@ -39,7 +40,7 @@ async function parseServeArgs(argv: string[], version: string): Promise<ServeFla
     if (args.help || args.version) helpOrVersion = true;
   }, true);
   const args = await parser.parse();
-  if (helpOrVersion) return 'exit';
+  if (helpOrVersion || args.help || args.version) return 'exit';
   const roots = (args.root as unknown[]).map(String);
   for (const root of roots) {
     const problem = datasetNameProblem(root);

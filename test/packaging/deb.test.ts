@@ -309,13 +309,16 @@ test.serial('the man page and the bash completion know exactly the options of --
   const bundle = join(need(state.work, 'no work dir'), 'build', PKG, 'dist', `${PKG}.mjs`);
   const help = await must(process.execPath, [bundle, '--help'], { env: { COLUMNS: '200' } });
   const fromHelp = longOptions(help.stdout);
+  const serveHelp = await must(process.execPath, [bundle, 'serve', '--help'], { env: { COLUMNS: '200' } });
+  const fromServeHelp = longOptions(serveHelp.stdout);
+  t.true(fromServeHelp.has('--append-only'), `serve --help lists its options:\n${serveHelp.stdout}`);
   t.true(fromHelp.has('--retention-policy'), `--help lists the options:\n${help.stdout}`);
 
   // roff: \- is a hyphen, \fB...\fR switch fonts.
   const man = readFileSync(join(REPO, 'doc', `${PKG}.8`), 'utf8')
     .replace(/\\-/g, '-')
     .replace(/\\f[BIRP]/g, '');
-  t.deepEqual([...longOptions(man)].sort(), [...fromHelp].sort(), 'long options in doc/cyber-zfs-backup.8 vs --help');
+  t.deepEqual([...longOptions(man)].sort(), [...new Set([...fromHelp, ...fromServeHelp])].sort(), 'long options in doc/cyber-zfs-backup.8 vs --help and serve --help');
   for (const short of ['-n', '-v']) {
     t.regex(help.stdout, new RegExp(`(^|\\s)${short},`), `--help has ${short}`);
     t.regex(man, new RegExp(`\\.BR ${short} `), `the man page has ${short}`);
@@ -325,6 +328,8 @@ test.serial('the man page and the bash completion know exactly the options of --
   const completion = readFileSync(completionFile, 'utf8');
   const listed = /options='([^']*)'/.exec(completion)?.[1] ?? '';
   t.deepEqual([...longOptions(listed)].sort(), [...fromHelp].sort(), 'long options in the completion vs --help');
+  const serveListed = /serve_options='([^']*)'/.exec(completion)?.[1] ?? '';
+  t.deepEqual([...longOptions(serveListed)].sort(), [...fromServeHelp].sort(), 'serve options in the completion vs serve --help');
 
   const complete = async (...words: string[]): Promise<string[]> => {
     const script = `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _cyber_zfs_backup; printf '%s\\n' "\${COMPREPLY[@]}"`;
@@ -334,6 +339,8 @@ test.serial('the man page and the bash completion know exactly the options of --
   t.deepEqual(await complete('--retention-p'), ['--retention-policy']);
   t.deepEqual(await complete('--action', 'ex'), ['expire']);
   t.deepEqual(await complete('--retention-policy', '31', ''), []);
+  t.deepEqual(await complete('se'), ['serve']);
+  t.deepEqual(await complete('serve', '--app'), ['--append-only']);
 });
 
 test.serial('apt installs the .deb in a clean bookworm chroot (zfs-fuse as the zfs alternative)', async (t) => {
