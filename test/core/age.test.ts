@@ -1,0 +1,70 @@
+// Table tests of ages: parsing --warning/--critical values, the short form of the status line, luxon's relative words.
+import test from 'ava';
+import { DEFAULT_CRITICAL_SECONDS, DEFAULT_WARNING_SECONDS, parseAge, relativeAge, shortAge } from '../../src/core/age';
+
+const parsed: Array<[string, number]> = [
+  ['90s', 90],
+  ['30m', 1800],
+  ['26h', 93600],
+  ['2d', 172800],
+  ['1s', 1],
+  [' 50h ', 180000],
+  ['3650d', 3650 * 86400],
+];
+for (const [text, seconds] of parsed) {
+  test(`parseAge(${JSON.stringify(text)}) is ${seconds} s`, (t) => t.deepEqual(parseAge(text), { seconds }));
+}
+
+const refused: Array<[string, RegExp]> = [
+  ['26', /not an age/],
+  ['h', /not an age/],
+  ['1.5h', /not an age/],
+  ['-2d', /not an age/],
+  ['2w', /not an age/],
+  ['2 d', /not an age/],
+  ['', /not an age/],
+  ['0h', /zero/],
+  ['3651d', /more than ten years/],
+];
+for (const [text, reason] of refused) {
+  test(`parseAge(${JSON.stringify(text)}) is refused`, (t) => {
+    const result = parseAge(text);
+    t.true('problem' in result);
+    if ('problem' in result) t.regex(result.problem, reason);
+  });
+}
+
+test('the defaults: WARNING after one missed daily run (26 h), CRITICAL after two (50 h)', (t) => {
+  t.is(DEFAULT_WARNING_SECONDS, 26 * 3600);
+  t.is(DEFAULT_CRITICAL_SECONDS, 50 * 3600);
+});
+
+const short: Array<[number, string]> = [
+  [0, '0 s'],
+  [119, '119 s'],
+  [120, '2 min'],
+  [7199, '119 min'],
+  [7200, '2 h'],
+  [108000, '30 h'],
+  [180000, '50 h'],
+  [72 * 3600 - 1, '71 h'],
+  [72 * 3600, '3 d'],
+  [-7200, '-2 h'],
+];
+for (const [seconds, words] of short) {
+  test(`shortAge(${seconds}) is "${words}"`, (t) => t.is(shortAge(seconds), words));
+}
+
+const NOW = Date.UTC(2026, 10, 3, 12, 0, 0);
+const relative: Array<[number, string]> = [
+  [30, '30 seconds ago'],
+  [45 * 60, '45 minutes ago'],
+  [3 * 3600, '3 hours ago'],
+  [30.9 * 3600, '30 hours ago'],
+  [50 * 3600, '50 hours ago'],
+  [75 * 3600, '3 days ago'],
+  [-2 * 3600, 'in 2 hours'],
+];
+for (const [ago, words] of relative) {
+  test(`relativeAge ${ago} s before now is "${words}" (luxon)`, (t) => t.is(relativeAge(NOW - ago * 1000, NOW), words));
+}
