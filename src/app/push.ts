@@ -4,6 +4,7 @@ import { BackupError, ExitCode } from '../core/exit-codes';
 import { joinDataset } from '../core/names';
 import { appendOnlyRefusal, refusalError, type PushContext } from '../core/push-messages';
 import { planReplication, type CatchUpStep, type RepairStep } from '../core/replication-plan';
+import { sideOfTree, type SideFacts } from '../core/run-state';
 import type { DatasetTree } from '../core/tree';
 import { catchUpSendArgs, sendArgs, streamFlags } from '../core/zfs-argv';
 import type { CommandRunner } from '../io/command';
@@ -29,6 +30,8 @@ export interface PushOutcome {
   bytes: number;
   seconds: number;
   receiver: 'plain' | 'serve';
+  /** The offsite copy's root dataset after the push (for the state file and the metrics). */
+  offsite?: SideFacts;
 }
 
 export interface PushDeps {
@@ -165,11 +168,13 @@ export async function pushTree(deps: Deps & PushDeps, options: PushOptions): Pro
     outcome.bytes = sent.bytes;
     outcome.seconds = sent.seconds;
     const reply = sent.reply;
+    let after = remote;
     if (reply !== undefined) {
-      const after = await receiver.settle(mountpoint, reply);
+      after = await receiver.settle(mountpoint, reply);
       const startedAt = new Map(catchUps.map((c): [string, string | undefined] => [c.relative, c.kind === 'catch-up' ? c.from : undefined]));
       checkReceived(deps, { dataset: options.dataset, receiveDataset: options.receiveDataset, where }, local, after, args ? base : target, target, startedAt);
     }
+    if (after) outcome.offsite = sideOfTree(after);
     await moveHold(deps, holdTag(options), options.dataset, target, local);
     if (!args) log.info(`${where} is up to date at @${target}`);
     return outcome;

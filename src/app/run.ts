@@ -5,12 +5,15 @@ import type { Deps } from './deps';
 import { expireSnapshots } from './expire';
 import type { RunOptions } from './options';
 import { pushTree, type PushDeps } from './push';
+import { failureOf, type RunFacts } from './run-record';
 import { takeSnapshot } from './snapshot';
 
 export interface RunDeps extends Deps, PushDeps {
   lockDir: string;
   /** Prints one failure's line(s) at once (with several destinations, each failure has its own). */
   report: (error: BackupError) => void;
+  /** Records the run's outcome (state file, metrics) while the lock is still held; never throws. */
+  record?: (facts: RunFacts, failure: unknown) => Promise<void>;
 }
 
 /**
@@ -18,12 +21,15 @@ export interface RunDeps extends Deps, PushDeps {
  * its failure goes up as it is; with several, each is reported as it happens and the run ends with
  * the worst exit code.
  */
-async function pushEverywhere(deps: RunDeps, options: RunOptions): Promise<BackupError | undefined> {
+async function pushEverywhere(deps: RunDeps, options: RunOptions, facts: RunFacts): Promise<BackupError | undefined> {
   const failures: BackupError[] = [];
   for (const destination of options.destinations) {
     try {
-      await pushTree(deps, { ...options, ...destination });
+      const outcome = await pushTree(deps, { ...options, ...destination });
+      facts.pushes.push({ ...destination, exitCode: ExitCode.ok, outcome });
     } catch (error) {
+      const failed = failureOf(error) as { exitCode: number; message: string };
+      facts.pushes.push({ ...destination, exitCode: failed.exitCode, error: failed.message });
       if (!(error instanceof BackupError) || options.destinations.length === 1) throw error;
       deps.report(error);
       failures.push(error);
@@ -38,6 +44,8 @@ async function pushEverywhere(deps: RunDeps, options: RunOptions): Promise<Backu
  */
 export async function runBackup(deps: RunDeps, options: RunOptions): Promise<void> {
   const lock = acquireLock(deps.lockDir, options.dataset);
+  const facts: RunFacts = { startedAt: deps.now(), pushes: [] };
+  let failure: unknown;
   try {
     await deps.zfs.capabilities();
     if (!(await deps.zfs.exists(options.dataset))) {
@@ -57,7 +65,7 @@ export async function runBackup(deps: RunDeps, options: RunOptions): Promise<voi
     let pushed: BackupError | undefined;
     if (options.actions.includes('push')) {
       try {
-        pushed = await pushEverywhere(deps, options);
+        pushed = await pushEverywhere(deps, options, facts);
       } catch (error) {
         if (!deferred || !(error instanceof BackupError)) throw error;
         deps.report(error);
@@ -66,7 +74,15 @@ export async function runBackup(deps: RunDeps, options: RunOptions): Promise<voi
     }
     if (deferred) throw new ReportedFailures(worstExitCode([deferred.exitCode, pushed?.exitCode ?? ExitCode.ok]), pushed ? 2 : 1);
     if (pushed) throw pushed;
+  } catch (error) {
+    failure = error;
+    throw error;
   } finally {
-    lock.release();
+    try {
+      // A dry run changed nothing, so it leaves the record of the last real run as it was.
+      if (deps.record && !options.dryRun) await deps.record(facts, failure);
+    } finally {
+      lock.release();
+    }
   }
 }

@@ -1,12 +1,43 @@
 // The command line: every flag of cyber-zfs-backup 0.5 with the same meaning and defaults (yargs only).
 import yargs from 'yargs';
-import { ACTIONS, type Action, type Destination, type RunOptions } from '../app/options';
+import { ACTIONS, type Destination, type RunOptions } from '../app/options';
+import { DEFAULT_CRITICAL_SECONDS, DEFAULT_WARNING_SECONDS, parseAge } from '../core/age';
 import { datasetNameProblem } from '../core/names';
 import { DEFAULT_RETENTION } from '../core/retention';
+import type { Thresholds } from '../core/status';
+
+/** `--action status`: it runs alone, and reads instead of changing anything. */
+export interface StatusCliOptions {
+  json: boolean;
+  /** On the offsite host: every received tree below --dataset. */
+  received: boolean;
+  thresholds: Thresholds;
+}
 
 export interface CliOptions extends RunOptions {
   verbose: boolean;
   debug: boolean;
+  /** Set for `--action status` (then `actions` is empty). */
+  status?: StatusCliOptions;
+  /** --metrics-file as given; undefined means the default (node_exporter's directory where it exists). */
+  metricsFile?: string;
+}
+
+/** Whether argv asks for `--action status`: its usage errors are then reported the Nagios way (UNKNOWN, 3). */
+export function asksForStatus(argv: readonly string[]): boolean {
+  return argv.some((a, i) => a === '--action=status' || (a === 'status' && i > 0 && argv.slice(0, i).includes('--action')));
+}
+
+function thresholds(warning: unknown, critical: unknown): Thresholds {
+  const age = (flag: string, value: unknown, fallback: number): number => {
+    if (value === undefined) return fallback;
+    const parsed = parseAge(String(value));
+    if ('problem' in parsed) throw new UsageError(`${flag} ${parsed.problem}`);
+    return parsed.seconds;
+  };
+  const result = { warningSeconds: age('--warning', warning, DEFAULT_WARNING_SECONDS), criticalSeconds: age('--critical', critical, DEFAULT_CRITICAL_SECONDS) };
+  if (result.warningSeconds >= result.criticalSeconds) throw new UsageError(`--warning ${String(warning ?? '26h')} must be shorter than --critical ${String(critical ?? '50h')}`);
+  return result;
 }
 
 export class UsageError extends Error {}
@@ -62,9 +93,9 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     .option('action', {
       type: 'string',
       array: true,
-      choices: ACTIONS as unknown as string[],
-      default: [...ACTIONS],
-      describe: 'actions to run, in this order whatever the order given',
+      choices: [...ACTIONS, 'status'],
+      // No yargs default: it would also fill in a bare --action, which 0.5 refused.
+      describe: 'actions to run, in this order whatever the order given (default: snapshot expire push); status runs alone',
     })
     .option('dataset', { alias: 'pool', type: 'string', default: `${hostname}/${hostname}`, describe: 'root of the dataset tree (POOL/DATASET)' })
     .option('dry-run', { alias: ['no-act', 'n'], type: 'boolean', default: false, describe: 'plan and report, but create, destroy and send nothing' })
@@ -83,6 +114,11 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     .option('zfs-receive-dataset', { type: 'string', array: true, requiresArg: true, default: [`offsite/${hostname}`], describe: 'dataset on the offsite host that receives the tree; the Nth goes with the Nth --ssh-destination, one goes with all' })
     .option('use-sudo', { type: 'boolean', default: false, describe: 'run zfs on the offsite host with sudo -n' })
     .option('force-non-incremental', { type: 'boolean', default: false, describe: 'allow the first, full send when the offsite tree does not exist yet' })
+    .option('metrics-file', { type: 'string', requiresArg: true, describe: 'Prometheus textfile each run rewrites (default: cyber-zfs-backup.prom in /var/lib/prometheus/node-exporter when that exists)' })
+    .option('json', { type: 'boolean', describe: 'status: print one JSON document instead of the status line and table' })
+    .option('warning', { type: 'string', requiresArg: true, describe: 'status: WARNING when the offsite newest snapshot is this old (90s, 30m, 26h, 2d; default 26h)' })
+    .option('critical', { type: 'string', requiresArg: true, describe: 'status: CRITICAL when the offsite newest snapshot is this old (default 50h)' })
+    .option('received', { type: 'boolean', describe: 'status on the offsite host: every received tree below --dataset, worst first' })
     .epilogue(
       [
         'Exit status:',
@@ -90,6 +126,7 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
         '  66 dataset missing        69 remote or zfs unavailable, host key refused',
         '  70 internal error         73 cannot create on the receiver (e.g. full)',
         '  75 another run holds the lock                      77 not permitted',
+        'status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios/Icinga plugin).',
         'On an offsite host, the forced command of each sender\'s key: cyber-zfs-backup serve --help.',
         'See cyber-zfs-backup(8).',
       ].join('\n'),
@@ -121,9 +158,20 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
   }
   const sshConfig = args.sshConfig === undefined ? undefined : String(args.sshConfig);
   if (sshConfig !== undefined && (sshConfig === '' || sshConfig.startsWith('-'))) throw new UsageError(`--ssh-config ${JSON.stringify(sshConfig)} is not a file path`);
-  const chosen = (args.action as string[]).map((a) => a as Action);
+  const chosen = args.action === undefined ? [...ACTIONS] : (args.action as unknown[]).map(String);
+  if (chosen.length === 0) throw new UsageError('--action needs a value: snapshot, expire, push (any of them) or status');
+  const metricsFile = args.metricsFile === undefined ? undefined : String(args.metricsFile);
+  if (metricsFile !== undefined && (metricsFile === '' || metricsFile.startsWith('-'))) throw new UsageError(`--metrics-file ${JSON.stringify(metricsFile)} is not a file path`);
+  let status: StatusCliOptions | undefined;
+  if (chosen.includes('status')) {
+    if (chosen.some((a) => a !== 'status')) throw new UsageError(`--action status runs alone; it cannot be combined with ${chosen.filter((a) => a !== 'status').join(' ')}`);
+    status = { json: Boolean(args.json), received: Boolean(args.received), thresholds: thresholds(args.warning, args.critical) };
+  } else {
+    const only = ['json', 'warning', 'critical', 'received'].find((k) => args[k] !== undefined && args[k] !== false);
+    if (only) throw new UsageError(`--${only} goes with --action status`);
+  }
   return {
-    actions: ACTIONS.filter((a) => chosen.includes(a)),
+    actions: status ? [] : ACTIONS.filter((a) => chosen.includes(a)),
     dataset,
     dryRun: Boolean(args.dryRun),
     retention: retention(args.retentionPolicy as unknown[]),
@@ -135,5 +183,7 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     hostname,
     verbose: Boolean(args.verbose),
     debug: Boolean(args.debug),
+    ...(status ? { status } : {}),
+    ...(metricsFile === undefined ? {} : { metricsFile }),
   };
 }

@@ -3,7 +3,7 @@ import { fstatSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { BackupError, ExitCode, ReportedFailures } from '../core/exit-codes';
 import { ZfsOutputError } from '../core/zfs-errors';
-import { parseArgs, UsageError } from './args';
+import { asksForStatus, parseArgs, UsageError } from './args';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -36,18 +36,25 @@ async function main(): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       say(`cyber-zfs-backup: ${error.message} (see --help)`);
-      return ExitCode.usage;
+      if (!asksForStatus(process.argv.slice(2))) return ExitCode.usage;
+      const { unknownStatus } = await import('./status');
+      return unknownStatus(`usage: ${error.message} (see cyber-zfs-backup --help)`, process.argv.includes('--json'));
     }
     throw error;
   }
+  if (options.status) {
+    const { statusMain } = await import('./status');
+    return statusMain({ ...options, status: options.status }, journal);
+  }
   // Loaded only for a real run, so that --help and usage errors start fast.
-  const [{ runBackup }, { runCommand }, { DEFAULT_LOCK_DIR }, { createLogger }, { openSession }, { makeLocalZfs }] = await Promise.all([
+  const [{ runBackup }, { runCommand }, { DEFAULT_LOCK_DIR }, { createLogger }, { openSession }, { makeLocalZfs }, { recorder }] = await Promise.all([
     import('../app/run'),
     import('../io/command'),
     import('../io/lock'),
     import('../io/logger'),
     import('../io/ssh-session'),
     import('../io/zfs'),
+    import('./recording'),
   ]);
   const log = createLogger({ level: options.debug ? 'debug' : options.verbose || options.dryRun ? 'info' : 'warn', journal, out: process.stderr });
   const zfsProgram = process.env.CYBER_ZFS_BACKUP_ZFS ?? 'zfs';
@@ -55,12 +62,15 @@ async function main(): Promise<number> {
     say(`cyber-zfs-backup: ${error.message}`);
     for (const line of error.details) say(line, '<3>');
   };
+  const zfs = makeLocalZfs(runCommand, log, zfsProgram);
+  const now = () => Date.now();
   try {
     await runBackup(
       {
-        zfs: makeLocalZfs(runCommand, log, zfsProgram),
+        zfs,
         log,
-        now: () => Date.now(),
+        now,
+        record: recorder({ zfs, log, now }, options),
         runner: runCommand,
         connect: openSession,
         zfsProgram,

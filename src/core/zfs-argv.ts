@@ -132,3 +132,13 @@ export function destroyDatasetArgs(dataset: string): string[] {
 export function treeSendArgs(dataset: string, snapshot: string, flags: readonly string[]): string[] {
   return ['send', '-R', ...flags.map((f) => `-${f}`), `${dataset}@${snapshot}`];
 }
+
+/** The snapshots of one dataset only (not its children), oldest first: what a run records of the tree's root. */
+export function rootSnapshotsArgs(dataset: string): string[] {
+  return ['list', '-H', '-o', 'name', '-t', 'snapshot', '-d', '1', '-s', 'createtxg', dataset];
+}
+
+/** The user holds on some snapshots of one dataset (OpenZFS; zfs-fuse lists the command but cannot run it). */
+export function holdsArgs(dataset: string, snapshots: readonly string[]): string[] {
+  return ['holds', '-H', ...snapshots.map((s) => `${dataset}@${s}`)];
+}
