@@ -7,7 +7,8 @@ if [ "$(id -u)" != 0 ]; then
   exit 77
 fi
 # The packaging test (test/packaging) builds, lints and installs the .deb in a bookworm chroot.
-packages=(zfs-fuse openssh-server openssh-client util-linux ca-certificates debhelper dpkg-dev lintian mmdebstrap systemd-container sudo)
+# promtool (package prometheus) checks the metrics file the runs write (test/cli/state-metrics.test.ts).
+packages=(zfs-fuse openssh-server openssh-client util-linux ca-certificates debhelper dpkg-dev lintian mmdebstrap systemd-container sudo prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -1,5 +1,5 @@
 // Ages: `--warning`/`--critical` values such as 90s, 26h or 2d, their defaults, and ages in short words and in luxon's relative words.
-import { DateTime } from 'luxon';
+import { DateTime, Duration } from 'luxon';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -34,13 +34,24 @@ export function shortAge(seconds: number): string {
   return `${sign}${Math.floor(s / 86400)} d`;
 }
 
+function unitFor(seconds: number): 'seconds' | 'minutes' | 'hours' | 'days' {
+  return seconds < 120 ? 'seconds' : seconds < 7200 ? 'minutes' : seconds < 72 * 3600 ? 'hours' : 'days';
+}
+
+/** A length of time in luxon's words, in one unit picked as for relativeAge: "24 hours", "3 days". */
+export function durationWords(seconds: number): string {
+  const unit = unitFor(Math.abs(seconds));
+  const count = Math.trunc(Duration.fromObject({ seconds }).as(unit));
+  return Duration.fromObject({ [unit]: count }, { locale: 'en' }).toHuman({ unitDisplay: 'long' });
+}
+
 /**
  * How long ago `thenMs` was, seen from `nowMs`, in luxon's words ("30 hours ago", "3 days ago",
  * "in 2 hours"); the unit is picked so that a day and a half reads as hours, not "1 day".
  */
 export function relativeAge(thenMs: number, nowMs: number): string {
   const s = Math.abs(nowMs - thenMs) / 1000;
-  const unit = s < 120 ? 'seconds' : s < 7200 ? 'minutes' : s < 72 * 3600 ? 'hours' : 'days';
+  const unit = unitFor(s);
   const base = DateTime.fromMillis(nowMs, { zone: 'utc' });
   return DateTime.fromMillis(thenMs, { zone: 'utc' }).toRelative({ base, unit, locale: 'en' }) ?? `${Math.round(s)} seconds`;
 }

@@ -1,5 +1,5 @@
 // What status prints: the Nagios/Icinga first line with perfdata, a short table for people, and one JSON document with the same facts.
-import { relativeAge, shortAge } from './age';
+import { durationWords, relativeAge, shortAge } from './age';
 import type { LastRun } from './run-state';
 import { type DestinationStatus, type Finding, type LevelValue, type Newest, type Side, type TreeStatus, bySeverity, LEVEL_NAMES } from './status';
 import type { ReceivedStatus } from './status-received';
@@ -61,7 +61,7 @@ function sideWords(side: Side, now: number): string {
   return `${newestWords(side.newest, now)}, ${plural(side.snapshots, 'snapshot')}, ${plural(side.datasets, 'dataset')}`;
 }
 
-const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+const size = (bytes: number) => (bytes < 1048576 ? plural(bytes, 'byte') : `${(bytes / 1048576).toFixed(1)} MiB`);
 
 function newestJson(newest: Newest | undefined): Record<string, unknown> | null {
   return newest ? { name: newest.name, time: iso(newest.time), ageSeconds: newest.ageSeconds } : null;
@@ -78,7 +78,7 @@ function row(name: string, value: string): string {
 function lastRunWords(run: LastRun, now: number): string {
   const ended = Date.parse(run.endedAt);
   const seconds = Math.round((ended - Date.parse(run.startedAt)) / 1000);
-  return `${run.endedAt} (${relativeAge(ended, now)}): exit ${run.exitCode}, ${run.actions.join('+')}, ${mib(run.bytes)} pushed, ${seconds} s${run.error ? ` — ${run.error}` : ''}`;
+  return `${run.endedAt} (${relativeAge(ended, now)}): exit ${run.exitCode}, ${run.actions.join('+')}, ${size(run.bytes)} pushed, ${seconds} s${run.error ? ` — ${run.error}` : ''}`;
 }
 
 function holdWords(d: DestinationStatus): string {
@@ -107,14 +107,17 @@ function destinationTable(d: DestinationStatus, now: number): string[] {
   const lines = [`${destinationLabel(d)}${d.receiver ? ` (${d.receiver === 'serve' ? 'serve' : 'shell login'})` : ''}: ${LEVEL_NAMES[d.level]}`];
   if (d.error) lines.push(row('probe', `failed with exit ${d.error.exitCode} (below)`));
   if (d.offsite) lines.push(row('offsite newest', sideWords(d.offsite, now)));
-  if (d.lag) lines.push(row('lag', `${plural(d.lag.snapshots, 'snapshot')}${d.lag.seconds === undefined ? '' : `, ${relativeAge(now - d.lag.seconds * 1000, now).replace(/ ago$/, '')}`} behind`));
+  if (d.lag) {
+    const behind = `${plural(d.lag.snapshots, 'snapshot')}${d.lag.seconds === undefined ? '' : `, ${durationWords(d.lag.seconds)}`} behind`;
+    lines.push(row('lag', d.lag.snapshots === 0 ? 'none: the offsite copy has the newest snapshot of this host' : behind));
+  }
   if (d.baseHold.state !== 'unknown') lines.push(row('base hold', holdWords(d)));
   if (d.missingOffsite.length > 0) lines.push(row('missing offsite', d.missingOffsite.join(', ')));
   if (d.missingLocal.length > 0) lines.push(row('gone here', `${d.missingLocal.join(', ')} (the next push removes them there)`));
   if (d.partialReceives.length > 0) lines.push(row('partial receive', d.partialReceives.map((r) => (r === '' ? d.receiveDataset : `${d.receiveDataset}/${r}`)).join(', ')));
   if (d.lastPush) {
     const p = d.lastPush;
-    const what = p.kind ? `${p.kind}${p.target ? ` to @${p.target}` : ''}, ${p.bytes} bytes in ${p.seconds.toFixed(1)} s` : `${p.bytes} bytes`;
+    const what = p.kind ? `${p.kind}${p.target ? ` to @${p.target}` : ''}, ${size(p.bytes)} in ${p.seconds.toFixed(1)} s` : 'nothing sent';
     lines.push(row('last push', `${p.endedAt}: exit ${p.exitCode}, ${what}${p.error ? ` — ${p.error}` : ''}`));
     lines.push(row('last success', p.lastSuccessAt ? `${p.lastSuccessAt} (${relativeAge(Date.parse(p.lastSuccessAt), now)})` : 'none recorded'));
   }

@@ -1,6 +1,6 @@
 // Table tests of ages: parsing --warning/--critical values, the short form of the status line, luxon's relative words.
 import test from 'ava';
-import { DEFAULT_CRITICAL_SECONDS, DEFAULT_WARNING_SECONDS, parseAge, relativeAge, shortAge } from '../../src/core/age';
+import { DEFAULT_CRITICAL_SECONDS, DEFAULT_WARNING_SECONDS, durationWords, parseAge, relativeAge, shortAge } from '../../src/core/age';
 
 const parsed: Array<[string, number]> = [
   ['90s', 90],
@@ -67,4 +67,14 @@ const relative: Array<[number, string]> = [
 ];
 for (const [ago, words] of relative) {
   test(`relativeAge ${ago} s before now is "${words}" (luxon)`, (t) => t.is(relativeAge(NOW - ago * 1000, NOW), words));
+}
+
+const durations: Array<[number, string]> = [
+  [0, '0 seconds'],
+  [86400, '24 hours'],
+  [5400, '90 minutes'],
+  [4 * 86400 + 7200, '4 days'],
+];
+for (const [seconds, words] of durations) {
+  test(`durationWords(${seconds}) is "${words}" (luxon)`, (t) => t.is(durationWords(seconds), words));
 }
