@@ -18,7 +18,8 @@ _cyber_zfs_backup() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
     local options='--action --dataset --pool --dry-run --no-act -n --verbose -v --debug
         --retention-policy --force-destroy-lots --ssh-destination --ssh-config
-        --zfs-receive-dataset --use-sudo --force-non-incremental --help --version'
+        --zfs-receive-dataset --use-sudo --force-non-incremental --metrics-file
+        --json --warning --critical --received --help --version'
     COMPREPLY=()
 
     # On an offsite host: cyber-zfs-backup serve --root DATASET [--append-only] (the forced command of a key).
@@ -50,19 +51,19 @@ _cyber_zfs_backup() {
 
     case $prev in
         --action)
-            mapfile -t COMPREPLY < <(compgen -W 'snapshot expire push' -- "$cur")
+            mapfile -t COMPREPLY < <(compgen -W 'snapshot expire push status' -- "$cur")
             return 0 ;;
         --dataset | --pool)
             mapfile -t COMPREPLY < <(compgen -W "$(zfs list -H -o name -t filesystem 2>/dev/null)" -- "$cur")
             return 0 ;;
-        --ssh-config)
+        --ssh-config | --metrics-file)
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return 0 ;;
         --ssh-destination)
             mapfile -t COMPREPLY < <(compgen -W "$(_cyber_zfs_backup_ssh_hosts)" -- "$cur")
             return 0 ;;
-        --zfs-receive-dataset)
+        --zfs-receive-dataset | --warning | --critical)
             return 0 ;;
     esac
 

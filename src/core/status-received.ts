@@ -66,7 +66,8 @@ export function judgeReceived(input: {
     const sub = subtree(listed, relative);
     const side = sideOf(sub, input.now);
     const findings: Finding[] = [];
-    const partialReceives = [...sub.datasets.values()].filter((d) => d.resumeToken !== undefined).map((d) => (d.relative === '' ? sub.root : `${sub.root}/${d.relative}`));
+    // The subtree's keys are relative to its own root (the datasets keep their place in the listing).
+    const partialReceives = [...sub.datasets].filter(([, d]) => d.resumeToken !== undefined).map(([inner]) => (inner === '' ? sub.root : `${sub.root}/${inner}`));
     if (side.newest) findings.push(ageFinding('newest', side.newest, input.thresholds));
     else findings.push({ level: Level.critical, text: 'no complete snapshot received yet' });
     if (partialReceives.length > 0) findings.push({ level: Level.warning, text: `a partial receive waits in ${partialReceives.join(', ')} (the sender's next push resumes it)` });

@@ -95,10 +95,14 @@ test('received view: nothing received, or no such dataset, is UNKNOWN', (t) => {
   t.is(receivedReport(judgeReceived({ dataset: 'tank/nope', now: NOW, thresholds, listing: { ok: true, tree: undefined } })).exitCode, Level.unknown);
 });
 
-test('received view: a partial first receive is a tree of its own, WARNING', (t) => {
-  const tree = makeTree('tank/backup', { '': [], zippy: [`${D}:1`], fresh: [] });
+test('received view: a partial first receive is a tree of its own (CRITICAL: nothing complete yet); a partial receive in a child is WARNING', (t) => {
+  const tree = makeTree('tank/backup', { '': [], zippy: [`${D}:1`], 'zippy/home': [`${D}:2`], fresh: [] });
   (tree.datasets.get('fresh') as { resumeToken?: string }).resumeToken = '1-a-b-c';
+  (tree.datasets.get('zippy/home') as { resumeToken?: string }).resumeToken = '1-d-e-f';
   const report = receivedReport(judgeReceived({ dataset: 'tank/backup', now: NOW, thresholds, listing: { ok: true, tree } }));
   t.is(report.exitCode, Level.critical);
-  t.regex(report.firstLine, /fresh: no complete snapshot received yet; fresh: a partial receive waits in tank\/backup\/fresh/);
+  t.is(
+    report.firstLine,
+    'CYBER-ZFS-BACKUP CRITICAL - fresh: no complete snapshot received yet; fresh: a partial receive waits in tank/backup/fresh (the sender\'s next push resumes it); zippy: a partial receive waits in tank/backup/zippy/home (the sender\'s next push resumes it) | zippy=43200s;93600;180000',
+  );
 });
