@@ -1,7 +1,7 @@
 // What status prints: the Nagios/Icinga first line with perfdata, a short table for people, and one JSON document with the same facts.
 import { durationWords, relativeAge, shortAge } from './age';
 import type { LastRun } from './run-state';
-import { type DestinationStatus, type Finding, type LevelValue, type Newest, type Side, type TreeStatus, bySeverity, LEVEL_NAMES } from './status';
+import { type DestinationStatus, type Finding, type LevelValue, type Newest, type Side, type Thresholds, type TreeStatus, bySeverity, LEVEL_NAMES } from './status';
 import type { ReceivedStatus } from './status-received';
 
 export interface PerfDatum {
@@ -69,6 +69,21 @@ function newestJson(newest: Newest | undefined): Record<string, unknown> | null 
 
 function sideJson(side: Side | undefined): Record<string, unknown> | null {
   return side ? { snapshots: side.snapshots, datasets: side.datasets, newest: newestJson(side.newest) } : null;
+}
+
+const findingsJson = (findings: readonly Finding[]) => findings.map((f) => ({ status: LEVEL_NAMES[f.level], text: f.text }));
+
+/** What both JSON documents start with: the verdict, when, what was judged and by which thresholds. */
+function jsonHead(status: { level: LevelValue; now: number; dataset: string; thresholds: Thresholds; findings: readonly Finding[] }, summary: string): Record<string, unknown> {
+  return {
+    status: LEVEL_NAMES[status.level],
+    exitCode: status.level,
+    summary,
+    now: iso(status.now),
+    dataset: status.dataset,
+    thresholds: status.thresholds,
+    findings: findingsJson(status.findings),
+  };
 }
 
 function row(name: string, value: string): string {
@@ -153,20 +168,14 @@ export function treeReport(status: TreeStatus): Report {
     ...status.destinations.flatMap((d) => destinationTable(d, now)),
   ];
   const json = {
-    status: LEVEL_NAMES[status.level],
-    exitCode: status.level,
-    summary,
-    now: iso(now),
-    dataset: status.dataset,
-    thresholds: status.thresholds,
-    findings: status.findings.map((f) => ({ status: LEVEL_NAMES[f.level], text: f.text })),
+    ...jsonHead(status, summary),
     local: sideJson(status.local),
     lastRun: status.lastRun ? { ...status.lastRun, ageSeconds: Math.floor((now - Date.parse(status.lastRun.endedAt)) / 1000) } : null,
     destinations: status.destinations.map((d) => ({
       sshDestination: d.sshDestination,
       receiveDataset: d.receiveDataset,
       status: LEVEL_NAMES[d.level],
-      findings: d.findings.map((f) => ({ status: LEVEL_NAMES[f.level], text: f.text })),
+      findings: findingsJson(d.findings),
       receiver: d.receiver ?? null,
       error: d.error ?? null,
       offsite: sideJson(d.offsite),
@@ -205,17 +214,11 @@ export function receivedReport(status: ReceivedStatus): Report {
     }),
   ];
   const json = {
-    status: LEVEL_NAMES[status.level],
-    exitCode: status.level,
-    summary,
-    now: iso(now),
-    dataset: status.dataset,
-    thresholds: status.thresholds,
-    findings: status.findings.map((f) => ({ status: LEVEL_NAMES[f.level], text: f.text })),
+    ...jsonHead(status, summary),
     trees: status.trees.map((t) => ({
       dataset: t.dataset,
       status: LEVEL_NAMES[t.level],
-      findings: t.findings.map((f) => ({ status: LEVEL_NAMES[f.level], text: f.text })),
+      findings: findingsJson(t.findings),
       snapshots: t.side.snapshots,
       datasets: t.side.datasets,
       newest: newestJson(t.side.newest),

@@ -32,7 +32,7 @@ const CHROOT_RUN = join(REPO, 'test/packaging/chroot-run.sh');
 const PKG = 'cyber-zfs-backup';
 const BASE_TARBALL = '/var/cache/cyber-zfs-backup-test/bookworm-nodejs-systemd.tar';
 const BASE_MAX_AGE_DAYS = 30;
-const SECURITY_LIMIT = 3.0;
+const SECURITY_LIMIT = 2.2;
 
 /** Commands the test runs, and the Debian package that provides each. */
 const TOOLS: ReadonlyArray<readonly [string, string]> = [
@@ -49,6 +49,7 @@ const TOOLS: ReadonlyArray<readonly [string, string]> = [
   ['zpool', 'zfs-fuse'],
   ['ssh-keygen', 'openssh-client'],
   ['bash', 'bash'],
+  ['promtool', 'prometheus'],
 ];
 
 interface Run {
@@ -68,12 +69,12 @@ const state: {
   baseCached?: boolean;
 } = {};
 
-async function run(file: string, args: readonly string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Run> {
+async function run(file: string, args: readonly string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; input?: string } = {}): Promise<Run> {
   const result = await execa(file, args, {
     cwd: options.cwd,
     env: { LC_ALL: 'C.UTF-8', ...options.env },
     reject: false,
-    stdin: 'ignore',
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
     timeout: options.timeoutMs ?? 240_000,
   });
   if (result.failed && result.exitCode === undefined) {
@@ -287,6 +288,7 @@ test.serial('the .deb holds the bundle, the symlink, the units, the conffile, th
   for (const path of [
     `lib/systemd/system/${PKG}.service`,
     `lib/systemd/system/${PKG}.timer`,
+    `lib/systemd/system/${PKG}-failure@.service`,
     `etc/ssh/${PKG}.ssh_config`,
     `usr/share/man/man8/${PKG}.8.gz`,
     `usr/share/bash-completion/completions/${PKG}`,
@@ -424,7 +426,7 @@ test.serial('the timer is enabled and the service is not', async (t) => {
 });
 
 test.serial('systemd-analyze verify passes on the installed units', async (t) => {
-  const verify = await inChroot(['systemd-analyze', 'verify', '--man=no', `/lib/systemd/system/${PKG}.service`, `/lib/systemd/system/${PKG}.timer`]);
+  const verify = await inChroot(['systemd-analyze', 'verify', '--man=no', `/lib/systemd/system/${PKG}.service`, `/lib/systemd/system/${PKG}.timer`, `${PKG}-failure@${PKG}.service.service`]);
   t.is(verify.exitCode, 0, verify.stderr);
   t.is(verify.stdout + verify.stderr, '', 'no complaints');
 });
@@ -507,11 +509,17 @@ test.serial('apt purge leaves nothing of the package behind', async (t) => {
   const timers = 'var/lib/systemd/timers'; // systemd's directory for Persistent= stamps, not the package's
   mkdirSync(join(root, timers), { recursive: true });
   writeFileSync(join(root, `${timers}/stamp-${PKG}.timer`), '');
+  // A run's record (StateDirectory=) and its metrics in node_exporter's directory (not the package's).
+  mkdirSync(join(root, `var/lib/${PKG}`), { recursive: true });
+  writeFileSync(join(root, `var/lib/${PKG}/tank+host.json`), '{}\n');
+  const textfiles = 'var/lib/prometheus/node-exporter';
+  mkdirSync(join(root, textfiles), { recursive: true });
+  writeFileSync(join(root, `${textfiles}/${PKG}.prom`), '');
   const purge = await inChroot(['apt-get', 'purge', '-y', '-q', PKG]);
   t.is(purge.exitCode, 0, `${purge.stdout}\n${purge.stderr}`);
   const status = await inChroot(['dpkg-query', '-W', '-f', '${Status}', PKG]);
   t.not(status.stdout, 'deinstall ok config-files', 'no config files left');
-  const before = comparable(new Set([...readFileSync(join(work, 'before-install.list'), 'utf8').split('\n'), timers]));
+  const before = comparable(new Set([...readFileSync(join(work, 'before-install.list'), 'utf8').split('\n'), timers, 'var/lib/prometheus', textfiles]));
   const after = comparable(listFiles(root));
   t.deepEqual(difference(after, before), [], 'left behind by install + purge');
   t.deepEqual(difference(before, after), [], 'removed by install + purge although not ours');
@@ -524,6 +532,8 @@ test.serial('the hardened service snapshots, expires and pushes over SSH under s
   const source = `${pool}/src`;
   const receive = `${pool}/recv`;
   await mustInChroot(['apt-get', 'install', '-y', '-q', `/tmp/${PKG}.deb`, 'openssh-server']);
+  // node_exporter makes /var/lib/prometheus/node-exporter and user prometheus: the runs then write their metrics there.
+  await mustInChroot(['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'prometheus-node-exporter']);
 
   // The administrator's one-time setup, as the ssh_config comments describe, with the offsite host on loopback.
   const config = join(root, `etc/ssh/${PKG}.ssh_config`);
@@ -549,7 +559,11 @@ test.serial('the hardened service snapshots, expires and pushes over SSH under s
       '',
     ].join('\n'),
   );
-  // Runs at boot: the service twice (full, then incremental), then powers the container off.
+  const prom = `/var/lib/prometheus/node-exporter/${PKG}.prom`;
+  const failureUnit = `${PKG}-failure@${PKG}.service.service`;
+  // Runs at boot: the service twice (full, then incremental); what they recorded, as user prometheus
+  // and through node_exporter; then a run that fails (a push whose receive parent is missing: 66) and
+  // the failure unit it starts; then it powers the container off.
   writeFileSync(
     join(root, 'root/probe.sh'),
     [
@@ -560,6 +574,23 @@ test.serial('the hardened service snapshots, expires and pushes over SSH under s
       `  systemctl show -p Result -p ExecMainStatus ${PKG}.service > /root/probe.run$run`,
       '  sleep 1.2',
       'done',
+      `cp /var/lib/${PKG}/*.json /root/probe.state2`,
+      `cp ${prom} /root/probe.prom2`,
+      `runuser -u prometheus -- cat ${prom} > /root/probe.prom-as-prometheus`,
+      'for i in $(seq 1 40); do',
+      `  node -e 'fetch("http://127.0.0.1:9100/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))' > /root/probe.exporter 2>/dev/null && grep -q '^${'cyber_zfs_backup_'}' /root/probe.exporter && break`,
+      '  sleep 0.5',
+      'done',
+      `printf '[Service]\\nExecStart=\\nExecStart=/usr/bin/${PKG} --ssh-config /etc/ssh/${PKG}.ssh_config --action push --dataset ${source} --zfs-receive-dataset ${pool}/missing/recv\\n' > /etc/systemd/system/${PKG}.service.d/zz-fail.conf`,
+      'systemctl daemon-reload',
+      `systemctl start ${PKG}.service`,
+      `systemctl show -p Result -p ExecMainStatus ${PKG}.service > /root/probe.run3`,
+      'for i in $(seq 1 40); do',
+      `  journalctl -t ${PKG}-failure -p err -o cat --no-pager > /root/probe.failure`,
+      '  [ -s /root/probe.failure ] && break',
+      '  sleep 0.5',
+      'done',
+      `systemctl show -p Result ${failureUnit} > /root/probe.failure-unit`,
       `journalctl -u ${PKG}.service -o cat --no-pager > /root/probe.journal`,
       `systemd-analyze security --no-pager ${PKG}.service > /root/probe.security 2>&1`,
       'systemctl poweroff',
@@ -594,4 +625,30 @@ test.serial('the hardened service snapshots, expires and pushes over SSH under s
   t.true(local.some((name) => !name.startsWith('2026-10-')), 'snapshot made a new one');
   t.deepEqual(await snapshotsOf(receive), local, 'the receiver mirrors the sender');
   t.deepEqual(await snapshotsOf(`${receive}/child`), await snapshotsOf(`${source}/child`), 'the child dataset came along');
+
+  // The runs recorded their outcome in the sandbox: the state file (StateDirectory=) and the metrics.
+  const probe = (name: string) => (existsSync(join(root, `root/${name}`)) ? readFileSync(join(root, `root/${name}`), 'utf8') : `(no ${name})`);
+  const ok = JSON.parse(probe('probe.state2')) as { lastRun: { exitCode: number }; lastSuccessAt?: string; local: { snapshots: number }; destinations: Array<{ lastPush: { kind: string }; offsite: { snapshots: number } }> };
+  t.is(ok.lastRun.exitCode, 0);
+  t.deepEqual([ok.local.snapshots, ok.destinations[0]?.lastPush.kind, ok.destinations[0]?.offsite.snapshots], [local.length, 'incremental', local.length]);
+  const stateFile = join(root, `var/lib/${PKG}/${source.replace(/\//g, '+')}.json`);
+  const failed = JSON.parse(readFileSync(stateFile, 'utf8')) as { lastRun: { exitCode: number; error: string }; lastSuccessAt?: string };
+  t.deepEqual([failed.lastRun.exitCode, failed.lastSuccessAt], [66, ok.lastSuccessAt], 'the failed run is recorded; the last success stays');
+  t.regex(failed.lastRun.error, /parent \S+\/missing does not exist/);
+  t.is(statSync(stateFile).mode & 0o777, 0o644);
+  const metricsFile = join(root, prom.slice(1));
+  t.is(statSync(metricsFile).mode & 0o777, 0o644, 'readable by user prometheus despite UMask=0077');
+  t.is(probe('probe.prom-as-prometheus'), probe('probe.prom2'), 'user prometheus read the metrics');
+  for (const [when, text] of [['after the good runs', probe('probe.prom2')], ['after the failed run', readFileSync(metricsFile, 'utf8')]] as const) {
+    const check = await run('promtool', ['check', 'metrics'], { timeoutMs: 30_000, input: text });
+    t.is(check.exitCode, 0, `promtool ${when}: ${check.stdout}${check.stderr}`);
+  }
+  t.regex(probe('probe.prom2'), new RegExp(`^cyber_zfs_backup_last_run_exit_code\\{dataset="${source}"\\} 0$`, 'm'));
+  t.regex(readFileSync(metricsFile, 'utf8'), new RegExp(`^cyber_zfs_backup_last_run_exit_code\\{dataset="${source}"\\} 66$`, 'm'));
+  t.regex(probe('probe.exporter'), new RegExp(`^cyber_zfs_backup_last_success_timestamp_seconds\\{dataset="${source}"\\} \\S+$`, 'm'), "node_exporter's textfile collector serves the metrics");
+
+  // The failing run started the OnFailure= unit, which said so at priority err.
+  t.is(probe('probe.run3'), 'Result=exit-code\nExecMainStatus=66\n');
+  t.regex(probe('probe.failure'), new RegExp(`^${PKG}\\.service failed \\(exit-code, exit status 66\\): journalctl -u ${PKG}\\.service says why`, 'm'));
+  t.is(probe('probe.failure-unit'), 'Result=success\n');
 });
