@@ -39,6 +39,13 @@ async function localFacts(deps: RecordDeps, dataset: string): Promise<SideFacts 
   }
 }
 
+/** A user without write access (not root, delegated zfs permissions) is told with -v; anything else is a warning. */
+function notRecorded(deps: RecordDeps, error: unknown, message: string): void {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') deps.log.info(`${message} (set STATE_DIRECTORY and --metrics-file to places this user may write)`);
+  else deps.log.warn(message);
+}
+
 /**
  * Writes the run's outcome to the state file (atomically), then the metrics of every tree whose runs
  * write the same metrics file. A failure to record is a warning: the backup's own outcome stands.
@@ -51,6 +58,8 @@ export async function recordRun(deps: RecordDeps, options: Pick<RunOptions, 'dat
     try {
       previous = deps.files.read(options.dataset);
     } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') throw error;
       deps.log.warn(`the state file of ${options.dataset} in ${deps.files.dir} cannot be read (${(error as Error).message}); starting it afresh`);
     }
     const state = mergeRun(previous, {
@@ -67,7 +76,7 @@ export async function recordRun(deps: RecordDeps, options: Pick<RunOptions, 'dat
     deps.files.write(state);
     deps.log.debug(`recorded the run's outcome in ${deps.files.dir}`);
   } catch (error) {
-    deps.log.warn(`could not record this run's outcome in ${deps.files.dir}: ${(error as Error).message}; status and the metrics still show the run before`);
+    notRecorded(deps, error, `could not record this run's outcome in ${deps.files.dir}: ${(error as Error).message}; status and the metrics still show the run before`);
     return;
   }
   if (deps.metricsFile === undefined) return;
@@ -75,6 +84,6 @@ export async function recordRun(deps: RecordDeps, options: Pick<RunOptions, 'dat
     const states = deps.files.readAll().filter((s) => s.metricsFile === deps.metricsFile);
     deps.files.writeMetrics(deps.metricsFile, renderMetrics(states));
   } catch (error) {
-    deps.log.warn(`could not write the metrics file ${deps.metricsFile}: ${(error as Error).message}; node_exporter still shows the run before`);
+    notRecorded(deps, error, `could not write the metrics file ${deps.metricsFile}: ${(error as Error).message}; node_exporter still shows the run before`);
   }
 }

@@ -55,6 +55,7 @@ const cases: Case[] = [
   // Flags
   { title: 'an unknown flag', args: () => ['--frobnicate'], code: 64, message: /Unknown argument: frobnicate/ },
   { title: 'an unknown action', args: () => ['--action', 'backup'], code: 64, message: /Invalid values:.*backup/ },
+  { title: 'an --action without a value (0.5 ran none)', args: () => ['--action', '--dataset', root], code: 64, message: /--action needs a value/ },
   { title: 'a stray positional argument', args: () => ['now'], code: 64, message: /Unknown argument: now/ },
   { title: 'a negative retention', args: () => ['--retention-policy', '-1', '12', '36'], code: 64, message: /"-1" is not a whole number/ },
   { title: 'a non-numeric retention', args: () => ['--retention-policy', 'a', 'b', 'c'], code: 64, message: /"a" is not a whole number/ },

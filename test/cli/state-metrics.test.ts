@@ -162,3 +162,12 @@ test('a run killed while it writes the metrics file leaves a whole file, the old
   t.deepEqual(temps(), []);
   promtool(t, readFileSync(metricsFile, 'utf8'));
 });
+
+test('a run that cannot write its record says so in one warning and keeps its own exit status', (t) => {
+  const pool = bed.pool('czbsw');
+  zfs('create', `${pool.name}/host`);
+  const nowhere = join(scratchDir(t, 'czb-sw-'), 'no', 'such', 'dir');
+  const r = runCli(['--action', 'snapshot', '--dataset', `${pool.name}/host`, '--metrics-file', join(nowhere, 'x.prom')], { env: { STATE_DIRECTORY: nowhere } });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /^warning: could not record this run's outcome in \S+\/no\/such\/dir: ENOENT.*; status and the metrics still show the run before\n$/);
+});
