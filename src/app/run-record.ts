@@ -1,5 +1,5 @@
 // Records each run's outcome: merges it into the tree's state file and rewrites the metrics file, without ever changing the run's exit code.
-import { BackupError, ExitCode } from '../core/exit-codes';
+import { BackupError, ExitCode, ReportedFailures } from '../core/exit-codes';
 import { renderMetrics } from '../core/metrics';
 import { mergeRun, sideFromNames, type PushRecord, type SideFacts } from '../core/run-state';
 import { rootSnapshotsArgs } from '../core/zfs-argv';
@@ -12,6 +12,8 @@ import type { RunOptions } from './options';
 export interface RunFacts {
   startedAt: number;
   pushes: PushRecord[];
+  /** The lines of failures reported as they happened (several destinations, an expire refusal before a push). */
+  reported: string[];
 }
 
 export interface RecordDeps extends Deps {
@@ -52,6 +54,8 @@ function notRecorded(deps: RecordDeps, error: unknown, message: string): void {
  */
 export async function recordRun(deps: RecordDeps, options: Pick<RunOptions, 'dataset' | 'actions'>, facts: RunFacts, failure: unknown): Promise<void> {
   const failed = failureOf(failure);
+  // Failures already reported one by one are recorded by their own lines, not by their count.
+  if (failed && failure instanceof ReportedFailures && facts.reported.length > 0) failed.message = facts.reported.join('; ');
   const local = await localFacts(deps, options.dataset);
   try {
     let previous;

@@ -44,8 +44,11 @@ async function pushEverywhere(deps: RunDeps, options: RunOptions, facts: RunFact
  */
 export async function runBackup(deps: RunDeps, options: RunOptions): Promise<void> {
   const lock = acquireLock(deps.lockDir, options.dataset);
-  const facts: RunFacts = { startedAt: deps.now(), pushes: [] };
+  const facts: RunFacts = { startedAt: deps.now(), pushes: [], reported: [] };
   let failure: unknown;
+  // What each failure said, for the record (the run's own error then only counts them).
+  const report = deps.report;
+  deps = { ...deps, report: (error) => (facts.reported.push(error.message), report(error)) };
   try {
     await deps.zfs.capabilities();
     if (!(await deps.zfs.exists(options.dataset))) {

@@ -96,6 +96,19 @@ test('each run records its outcome (state file and metrics, mode 0644 under UMas
   t.is(status.code, 1, status.stdout + status.stderr);
   t.regex(status.stdout.split('\n')[0] ?? '', new RegExp(`^CYBER-ZFS-BACKUP WARNING - the last run \\(${second.lastRun.endedAt.replace(/\./g, '\\.')}\\) ended with exit 69: cannot connect`));
 
+  // Two destinations, one down: each has its own record and labels; the run's line is the failure's own.
+  const both = join(bed.sshd.dir, 'cfg.both');
+  writeFileSync(both, readFileSync(bed.sshd.config, 'utf8') + readFileSync(bed.sshd.writeConfig('cfg.vault', [`Port ${await freePort()}`], 'vault'), 'utf8'));
+  const two = run(both, '--action', 'push', '--ssh-destination', 'offsite', 'vault');
+  t.is(two.code, 69, two.stderr);
+  const third = readState();
+  t.deepEqual(third.destinations.map((d) => [d.sshDestination, d.lastPush.exitCode]), [['offsite', 0], ['vault', 69]]);
+  t.regex(third.lastRun.error ?? '', /^cannot connect to root@\S+ \(vault\): /);
+  const twoMetrics = readFileSync(metricsFile, 'utf8');
+  promtool(t, twoMetrics);
+  t.is(sample(twoMetrics, `cyber_zfs_backup_push_last_exit_code${destLabels}`), '0');
+  t.is(sample(twoMetrics, `cyber_zfs_backup_push_last_exit_code{dataset="${local}",destination="vault",receive_dataset="${receive}"}`), '69');
+
   const before = [readFileSync(stateFile, 'utf8'), readFileSync(metricsFile, 'utf8')];
   const dry = run(bed.sshd.config, '--dry-run');
   t.is(dry.code, 0, dry.stderr);
