@@ -1,7 +1,8 @@
 // The command line: every flag of cyber-zfs-backup 0.5 with the same meaning and defaults (yargs only).
 import yargs from 'yargs';
-import { ACTIONS, type Action, type Destination, type RunOptions } from '../app/options';
+import { ACTIONS, type Destination, type RunOptions } from '../app/options';
 import { datasetNameProblem } from '../core/names';
+import { parseRate } from '../core/rate';
 import { DEFAULT_RETENTION } from '../core/retention';
 
 export interface CliOptions extends RunOptions {
@@ -28,6 +29,22 @@ function retention(values: unknown[]): RunOptions['retention'] {
     return Number(text);
   }) as [number, number, number];
   return { days: numbers[0], weeks: numbers[1], months: numbers[2] };
+}
+
+/** A plain flag given twice comes as an array of its values: as in 0.5 (argparse), the last one counts. */
+function lastValue(value: unknown): unknown {
+  return Array.isArray(value) ? value[value.length - 1] : value;
+}
+
+/** An array flag given twice comes as an array of arrays (one per time it was given): the last one counts. */
+function lastGroup(value: unknown): unknown[] {
+  const list = Array.isArray(value) ? value : [value];
+  return list.some(Array.isArray) ? (list[list.length - 1] as unknown[]) : list;
+}
+
+/** Every value of an array flag that may be repeated, in order. */
+function everyValue(value: unknown): string[] {
+  return (Array.isArray(value) ? value : [value]).flatMap((v) => (Array.isArray(v) ? v : [v])).map(String);
 }
 
 /**
@@ -62,9 +79,9 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     .option('action', {
       type: 'string',
       array: true,
-      choices: ACTIONS as unknown as string[],
+      // Checked below: yargs's choices check cannot read a repeated --action (the last one counts).
       default: [...ACTIONS],
-      describe: 'actions to run, in this order whatever the order given',
+      describe: `actions to run (${ACTIONS.join(', ')}), in this order whatever the order given`,
     })
     .option('dataset', { alias: 'pool', type: 'string', default: `${hostname}/${hostname}`, describe: 'root of the dataset tree (POOL/DATASET)' })
     .option('dry-run', { alias: ['no-act', 'n'], type: 'boolean', default: false, describe: 'plan and report, but create, destroy and send nothing' })
@@ -83,6 +100,7 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     .option('zfs-receive-dataset', { type: 'string', array: true, requiresArg: true, default: [`offsite/${hostname}`], describe: 'dataset on the offsite host that receives the tree; the Nth goes with the Nth --ssh-destination, one goes with all' })
     .option('use-sudo', { type: 'boolean', default: false, describe: 'run zfs on the offsite host with sudo -n' })
     .option('force-non-incremental', { type: 'boolean', default: false, describe: 'allow the first, full send when the offsite tree does not exist yet' })
+    .option('bwlimit', { type: 'string', requiresArg: true, describe: 'limit every stream to RATE bytes per second (K, M, G: 1024-based), e.g. 20M' })
     .epilogue(
       [
         'Exit status:',
@@ -96,7 +114,8 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     .version(version)
     .help()
     .strict()
-    .parserConfiguration({ 'strip-aliased': true, 'strip-dashed': true, 'boolean-negation': false, 'duplicate-arguments-array': false })
+    // Repeats are kept apart (not flattened): --ssh-destination and --zfs-receive-dataset add up, any other flag given twice counts once, the last one, as in 0.5.
+    .parserConfiguration({ 'strip-aliased': true, 'strip-dashed': true, 'boolean-negation': false, 'duplicate-arguments-array': true, 'flatten-duplicate-arrays': false })
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((message, error) => {
@@ -108,24 +127,33 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
   const args = await parser.parse();
   if (helpOrVersion || args.help || args.version) return 'exit';
 
-  const dataset = String(args.dataset);
+  const dataset = String(lastValue(args.dataset));
   checkDataset('--dataset', dataset);
-  const receiveDatasets = (args.zfsReceiveDataset as unknown[]).map(String);
+  const receiveDatasets = everyValue(args.zfsReceiveDataset);
   for (const receiveDataset of receiveDatasets) checkDataset('--zfs-receive-dataset', receiveDataset);
-  const sshDestinations = (args.sshDestination as unknown[]).map(String);
+  const sshDestinations = everyValue(args.sshDestination);
   for (const destination of sshDestinations) {
     if (!DESTINATION.test(destination) || destination.startsWith('-')) {
       throw new UsageError(`--ssh-destination ${JSON.stringify(destination)} is not a host name or ssh_config alias; use letters, digits and . _ - @ only`);
     }
   }
-  const sshConfig = args.sshConfig === undefined ? undefined : String(args.sshConfig);
+  const sshConfigValue = args.sshConfig === undefined ? undefined : lastValue(args.sshConfig);
+  const sshConfig = sshConfigValue === undefined ? undefined : String(sshConfigValue);
   if (sshConfig !== undefined && (sshConfig === '' || sshConfig.startsWith('-'))) throw new UsageError(`--ssh-config ${JSON.stringify(sshConfig)} is not a file path`);
-  const chosen = (args.action as string[]).map((a) => a as Action);
+  const chosen = lastGroup(args.action).map(String);
+  const unknown = chosen.find((a) => !(ACTIONS as readonly string[]).includes(a));
+  if (unknown !== undefined) throw new UsageError(`--action ${JSON.stringify(unknown)} is not one of ${ACTIONS.join(', ')}`);
+  let bwlimit: number | undefined;
+  if (args.bwlimit !== undefined) {
+    const rate = parseRate(String(lastValue(args.bwlimit)));
+    if ('problem' in rate) throw new UsageError(`--bwlimit ${rate.problem}`);
+    bwlimit = rate.bytesPerSecond;
+  }
   return {
     actions: ACTIONS.filter((a) => chosen.includes(a)),
     dataset,
     dryRun: Boolean(args.dryRun),
-    retention: retention(args.retentionPolicy as unknown[]),
+    retention: retention(lastGroup(args.retentionPolicy)),
     forceDestroyLots: Boolean(args.forceDestroyLots),
     destinations: pairDestinations(sshDestinations, receiveDatasets),
     sshConfig,
@@ -134,5 +162,6 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     hostname,
     verbose: Boolean(args.verbose),
     debug: Boolean(args.debug),
+    ...(bwlimit === undefined ? {} : { bwlimit }),
   };
 }

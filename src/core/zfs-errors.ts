@@ -19,6 +19,9 @@ export function classifyZfsError(stderr: string, side: 'local' | 'remote'): ZfsF
   if (/another cyber-zfs-backup run \(pid \d+\) is working on/.test(text)) {
     return { exitCode: ExitCode.temporary, hint: 'the offsite host is expiring or receiving that tree right now; run again later, and the push goes on from where it stopped' };
   }
+  if (side === 'remote' && /dataset is busy/.test(text)) {
+    return { exitCode: ExitCode.temporary, hint: 'an earlier receive into that dataset is probably still running there, left by a run whose connection died; it ends when that connection times out there: run again after that' };
+  }
   if (/permission denied|must be root|operation not permitted|insufficient privileges|sudo: .*password is required|not in the sudoers/.test(text)) {
     return {
       exitCode: ExitCode.notPermitted,

@@ -1,4 +1,5 @@
 // The transfer pipe: `zfs send` written straight into an SSH exec channel that was opened first.
+import type { Readable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { execa } from 'execa';
 
@@ -27,6 +28,54 @@ export interface TransferOptions {
   sendArgs: string[];
   /** Called about once a second with the bytes sent so far. */
   onProgress?: (bytes: number, seconds: number) => void;
+  /** Bytes per second the stream may not exceed (--bwlimit); unset, zfs send's output is piped as it comes. */
+  bytesPerSecond?: number;
+  /** Called once zfs send has ended well and every byte has gone into the channel: from then on the push waits for the receiver. */
+  onSent?: () => void;
+}
+
+/** How far the limiter may fall behind its schedule and catch up (timers fire late, a busy host stalls it); no more, so a long stall is not followed by a long burst. */
+const LIMIT_SLACK_SECONDS = 1;
+
+/** How far the source may run ahead of the schedule before it is paused: fewer, longer pauses cost less than one per chunk. */
+const LIMIT_AHEAD_SECONDS = 0.05;
+
+/**
+ * Writes `from` into `to` at no more than `bytesPerSecond` on average, in process: each chunk is
+ * due when the bytes before it would have taken their time at that rate; a source more than 50 ms
+ * ahead of that waits (paused) until then, and one that waits for the channel's window waits for 'drain'.
+ * Returns a function that stops it (when the channel closed first).
+ */
+function limitedPipe(from: Readable, to: ClientChannel, bytesPerSecond: number, elapsed: () => number): () => void {
+  let due = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const onData = (chunk: Buffer) => {
+    if (stopped) return;
+    const room = to.write(chunk);
+    const now = elapsed();
+    due = Math.max(due, now - LIMIT_SLACK_SECONDS) + chunk.length / bytesPerSecond;
+    const wait = due - now;
+    const ahead = wait > LIMIT_AHEAD_SECONDS;
+    if (room && !ahead) return;
+    from.pause();
+    let pending = (room ? 0 : 1) + (ahead ? 1 : 0);
+    const go = () => {
+      pending -= 1;
+      if (pending === 0 && !stopped) from.resume();
+    };
+    if (!room) to.once('drain', go);
+    if (ahead) timer = setTimeout(go, wait * 1000);
+  };
+  from.on('data', onData);
+  from.once('end', () => {
+    if (!stopped) to.end();
+  });
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    from.off('data', onData);
+  };
 }
 
 /**
@@ -53,6 +102,8 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
     receiveSignal = signal ?? null;
   });
   channel.on('error', () => {});
+  let channelFinished = false;
+  channel.once('finish', () => (channelFinished = true));
   let channelClosed = false;
   const closed = new Promise<void>((resolve) =>
     channel.on('close', () => {
@@ -74,7 +125,10 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
   stdout.on('data', (chunk: Buffer) => {
     bytes += chunk.length;
   });
-  stdout.pipe(channel);
+  // Without a limit the stream takes the cheapest path there is: a plain pipe.
+  const limit = options.bytesPerSecond;
+  const stopLimited = limit === undefined ? undefined : limitedPipe(stdout, channel, limit, elapsed);
+  if (!stopLimited) stdout.pipe(channel);
   let sendStoppedByUs = false;
   let sendExited = false;
   void send.finally(() => {
@@ -87,7 +141,8 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
     }
   };
   void closed.then(() => {
-    stdout.unpipe(channel);
+    if (stopLimited) stopLimited();
+    else stdout.unpipe(channel);
     stdout.resume();
     kill();
   });
@@ -95,6 +150,11 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
   try {
     const result = await send;
     if (!channelClosed) channel.end();
+    if (options.onSent && result.exitCode === 0 && !channelClosed) {
+      const onSent = options.onSent;
+      if (channelFinished) onSent();
+      else channel.once('finish', () => !channelClosed && onSent());
+    }
     await closed;
     return {
       bytes,
