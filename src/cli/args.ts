@@ -105,9 +105,10 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
       [
         'Exit status:',
         '  0 ok                      64 usage error           65 refused to protect data',
-        '  66 dataset missing        69 remote or zfs unavailable, host key refused',
+        '  66 dataset missing        69 remote or zfs unavailable, host key refused, link lost or silent',
         '  70 internal error         73 cannot create on the receiver (e.g. full)',
-        '  75 another run holds the lock                      77 not permitted',
+        '  75 another run holds the lock, or a receive left by a dead run still runs there',
+        '  77 not permitted',
         'See cyber-zfs-backup(8).',
       ].join('\n'),
     )
