@@ -1,5 +1,5 @@
 // The transfer pipe: `zfs send` written straight into an SSH exec channel that was opened first.
-import type { Readable } from 'node:stream';
+import { Transform } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { execa } from 'execa';
 
@@ -41,41 +41,23 @@ const LIMIT_SLACK_SECONDS = 1;
 const LIMIT_AHEAD_SECONDS = 0.05;
 
 /**
- * Writes `from` into `to` at no more than `bytesPerSecond` on average, in process: each chunk is
- * due when the bytes before it would have taken their time at that rate; a source more than 50 ms
- * ahead of that waits (paused) until then, and one that waits for the channel's window waits for 'drain'.
- * Returns a function that stops it (when the channel closed first).
+ * A stage between zfs send and the channel that holds the stream to `bytesPerSecond` on average,
+ * in process: each chunk is due when the bytes before it would have taken their time at that rate;
+ * a chunk more than 50 ms early is passed on when it is due, and meanwhile pipe()'s backpressure
+ * holds zfs send. (A stage in the pipe keeps pipe()'s own flow to the channel: a hand-written
+ * data/drain loop ran at half the speed here.)
  */
-function limitedPipe(from: Readable, to: ClientChannel, bytesPerSecond: number, elapsed: () => number): () => void {
+function rateLimiter(bytesPerSecond: number, elapsed: () => number): Transform {
   let due = 0;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  const onData = (chunk: Buffer) => {
-    if (stopped) return;
-    const room = to.write(chunk);
-    const now = elapsed();
-    due = Math.max(due, now - LIMIT_SLACK_SECONDS) + chunk.length / bytesPerSecond;
-    const wait = due - now;
-    const ahead = wait > LIMIT_AHEAD_SECONDS;
-    if (room && !ahead) return;
-    from.pause();
-    let pending = (room ? 0 : 1) + (ahead ? 1 : 0);
-    const go = () => {
-      pending -= 1;
-      if (pending === 0 && !stopped) from.resume();
-    };
-    if (!room) to.once('drain', go);
-    if (ahead) timer = setTimeout(go, wait * 1000);
-  };
-  from.on('data', onData);
-  from.once('end', () => {
-    if (!stopped) to.end();
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      const now = elapsed();
+      due = Math.max(due, now - LIMIT_SLACK_SECONDS) + chunk.length / bytesPerSecond;
+      const wait = due - now;
+      if (wait > LIMIT_AHEAD_SECONDS) setTimeout(() => callback(null, chunk), wait * 1000);
+      else callback(null, chunk);
+    },
   });
-  return () => {
-    stopped = true;
-    if (timer) clearTimeout(timer);
-    from.off('data', onData);
-  };
 }
 
 /**
@@ -126,9 +108,9 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
     bytes += chunk.length;
   });
   // Without a limit the stream takes the cheapest path there is: a plain pipe.
-  const limit = options.bytesPerSecond;
-  const stopLimited = limit === undefined ? undefined : limitedPipe(stdout, channel, limit, elapsed);
-  if (!stopLimited) stdout.pipe(channel);
+  const limiter = options.bytesPerSecond === undefined ? undefined : rateLimiter(options.bytesPerSecond, elapsed);
+  if (limiter) stdout.pipe(limiter).pipe(channel);
+  else stdout.pipe(channel);
   let sendStoppedByUs = false;
   let sendExited = false;
   void send.finally(() => {
@@ -141,8 +123,11 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
     }
   };
   void closed.then(() => {
-    if (stopLimited) stopLimited();
-    else stdout.unpipe(channel);
+    if (limiter) {
+      stdout.unpipe(limiter);
+      limiter.unpipe(channel);
+      limiter.destroy();
+    } else stdout.unpipe(channel);
     stdout.resume();
     kill();
   });

@@ -29,6 +29,7 @@ const classified: Array<[string, ExitCodeValue]> = [
   ['bash: zfs: command not found\n', ExitCode.unavailable],
   ['cannot receive: most recent snapshot of o/h does not match incremental source\n', ExitCode.internal],
   ["cannot rollback 'o/h': dataset is busy\n", ExitCode.temporary], // an earlier receive still running there
+  ['cyber-zfs-backup serve: an earlier receive into o/h is still running here (for 192.0.2.1 port 5 since 2026-10-01T00:00:00Z, serve PID 9; it has read nothing for 3 s, and serve ends it once that passes 40 s, in about 37 s); run again after that\n', ExitCode.temporary], // serve, before a repair
 ];
 for (const [stderr, code] of classified) {
   test(`classifyZfsError: ${JSON.stringify(firstErrorLine(stderr))} -> ${code}`, (t) => {
