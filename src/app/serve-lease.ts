@@ -47,7 +47,7 @@ function observe(deps: TreeHoldDeps, lease: Pick<ReceiveLease, 'zfs' | 'session'
 
 function describe(lease: ReceiveLease): string {
   const pids = [`serve PID ${lease.serve.pid}`, ...(lease.zfs ? [`zfs receive PID ${lease.zfs.pid}`] : []), ...(lease.session ? [`sshd PID ${lease.session.pid}`] : [])];
-  return `the earlier receive into ${lease.dataset} for ${lease.client} (${pids.join(', ')})`;
+  return `the earlier receive into ${lease.dataset} from ${lease.client} (${pids.join(', ')})`;
 }
 
 /** Tries the lock until `ms` have passed; undefined if it is still held. */
@@ -71,7 +71,7 @@ async function lockWithin(deps: TreeHoldDeps, dataset: string, ms: number): Prom
  */
 async function endEarlierReceive(deps: TreeHoldDeps, dataset: string, lease: ReceiveLease, idleSeconds: number, who: string): Promise<Lock> {
   const what = describe(lease);
-  await deps.syslog('warning', `ending ${what} ${who}: it has read nothing for ${idleSeconds} s (over ${STALE_RECEIVE_SECONDS} s), so its client is gone and its connection is dead`);
+  await deps.syslog('warning', `ending ${what}, asked ${who}: it has read nothing for ${idleSeconds} s (over ${STALE_RECEIVE_SECONDS} s), so its client is gone and its connection is dead`);
   const started = deps.now();
   const steps: Array<[NodeJS.Signals, Array<LeasedProcess | undefined>]> = [
     ['SIGTERM', lease.session ? [lease.session] : [lease.zfs]],
@@ -82,7 +82,7 @@ async function endEarlierReceive(deps: TreeHoldDeps, dataset: string, lease: Rec
     for (const p of targets) if (p) deps.proc.signalProcess(p, signal);
     const lock = await lockWithin(deps, dataset, END_STEP_MS);
     if (lock) {
-      await deps.syslog('notice', `ended ${what} ${who} in ${((deps.now() - started) / 1000).toFixed(1)} s; this receive goes on`);
+      await deps.syslog('notice', `ended ${what}, asked ${who}, in ${((deps.now() - started) / 1000).toFixed(1)} s; this receive goes on`);
       return lock;
     }
   }
