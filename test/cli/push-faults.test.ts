@@ -88,7 +88,10 @@ for (let chain = 0; chain < CHAINS; chain += 1) {
 function relayConfig(port: number): string {
   const kh = join(bed.sshd.dir, `known_hosts.relay${port}`);
   writeFileSync(kh, `${bed.sshd.hostKeyLine.replace(`:${bed.sshd.port} `, `:${port} `)}\n`);
-  return bed.sshd.writeConfig(`cfg.relay${port}`, [`Port ${port}`, `UserKnownHostsFile ${kh}`]);
+  // These runs are cut or held on purpose; on a busy machine a hold (or this process, stalled by
+  // other tests' zfs calls) can outlast the default keepalives (40 s), which would then rightly call
+  // the link silent (links-silent.test.ts tests that): here keepalives are set long, explicitly.
+  return bed.sshd.writeConfig(`cfg.relay${port}`, [`Port ${port}`, `UserKnownHostsFile ${kh}`, 'ServerAliveInterval 300']);
 }
 
 /** A pushed pair whose next push carries `mib` MiB of fresh random data. */
