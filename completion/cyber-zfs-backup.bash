@@ -18,7 +18,7 @@ _cyber_zfs_backup() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
     local options='--action --dataset --pool --dry-run --no-act -n --verbose -v --debug
         --retention-policy --force-destroy-lots --ssh-destination --ssh-config
-        --zfs-receive-dataset --use-sudo --force-non-incremental --metrics-file
+        --zfs-receive-dataset --use-sudo --force-non-incremental --bwlimit --metrics-file
         --json --warning --critical --received --help --version'
     COMPREPLY=()
 
@@ -64,6 +64,10 @@ _cyber_zfs_backup() {
             mapfile -t COMPREPLY < <(compgen -W "$(_cyber_zfs_backup_ssh_hosts)" -- "$cur")
             return 0 ;;
         --zfs-receive-dataset | --warning | --critical)
+            return 0 ;;
+        --bwlimit)
+            # A rate in bytes per second: offer the usual forms.
+            mapfile -t COMPREPLY < <(compgen -W '512K 1M 5M 10M 20M 50M 100M' -- "$cur")
             return 0 ;;
     esac
 

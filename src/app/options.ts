@@ -23,6 +23,8 @@ export interface RunOptions {
   forceNonIncremental: boolean;
   /** Short host name: names the received tree's mountpoint, as 0.5 did. */
   hostname: string;
+  /** --bwlimit: bytes per second every stream stays under; unset, no limit. */
+  bwlimit?: number | undefined;
 }
 
 /** What one push needs: the run's options with one of its destinations. */

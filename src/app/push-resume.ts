@@ -29,7 +29,11 @@ export async function settlePartialReceives(deps: TransferDeps, receiver: Receiv
     if (canResume) {
       deps.log.warn(`resuming the interrupted receive of ${name}`);
       const channel = await receiver.openReceive(name, 'resume', mountpoint);
-      const result = await sendIntoChannel(channel, { zfsProgram: deps.zfsProgram, sendArgs: resumeSendArgs(ds.resumeToken as string) });
+      const result = await sendIntoChannel(channel, {
+        zfsProgram: deps.zfsProgram,
+        sendArgs: resumeSendArgs(ds.resumeToken as string),
+        ...(options.bwlimit === undefined ? {} : { bytesPerSecond: options.bwlimit }),
+      });
       if (result.sendExitCode === 0 && result.receiveExitCode === 0) {
         deps.log.info(`resumed ${name}: ${result.bytes} bytes in ${result.seconds.toFixed(1)} s`);
         continue;

@@ -1,5 +1,7 @@
 // One `zfs send` into one opened remote receive: progress on a terminal, the bytes/seconds line, and a failure turned into one line.
 import { BackupError, ExitCode } from '../core/exit-codes';
+import { earlierReceiveError, earlierReceiveRunning } from '../core/link';
+import { formatRate } from '../core/rate';
 import { classifyZfsError, firstErrorLine } from '../core/zfs-errors';
 import type { ClientChannel } from 'ssh2';
 import { sendIntoChannel, type TransferResult } from '../io/transfer';
@@ -16,18 +18,43 @@ export function mib(bytes: number): string {
   return value >= 10 ? value.toFixed(0) : value >= 0.1 ? value.toFixed(1) : value.toFixed(3);
 }
 
+/** How one stream goes: its --bwlimit, and who hears that every byte has gone out. */
+export interface StreamOptions {
+  bytesPerSecond?: number | undefined;
+  /** Every byte has gone into the channel; from now on the push waits for the receiver. */
+  onSent?: () => void;
+  /** Bytes sent so far, about once a second. */
+  onBytes?: (bytes: number) => void;
+}
+
+/** ` (limited to 8 MiB/s)` after a rate, when --bwlimit is set. */
+export function limitNote(bytesPerSecond: number | undefined): string {
+  return bytesPerSecond === undefined ? '' : ` (limited to ${formatRate(bytesPerSecond)})`;
+}
+
 /** Runs local `zfs SENDARGS` into `channel`; throws one clear line on any failure; returns the result (with the receiver's reply). */
-export async function transfer(deps: TransferDeps, channel: ClientChannel, sendArgs: string[], what: string, where: string): Promise<TransferResult> {
+export async function transfer(deps: TransferDeps, channel: ClientChannel, sendArgs: string[], what: string, where: string, stream: StreamOptions = {}): Promise<TransferResult> {
   deps.log.debug({ argv: [deps.zfsProgram, ...sendArgs] }, 'running zfs');
   const progress = deps.progress;
+  const note = limitNote(stream.bytesPerSecond);
+  const onProgress =
+    progress || stream.onBytes
+      ? (bytes: number, seconds: number) => {
+          stream.onBytes?.(bytes);
+          progress?.write(`\r${what}: ${mib(bytes)} MiB, ${mib(bytes / Math.max(seconds, 0.001))} MiB/s${note}   `);
+        }
+      : undefined;
   const result = await sendIntoChannel(channel, {
     zfsProgram: deps.zfsProgram,
     sendArgs,
-    ...(progress ? { onProgress: (bytes: number, seconds: number) => progress.write(`\r${what}: ${mib(bytes)} MiB, ${mib(bytes / Math.max(seconds, 0.001))} MiB/s   `) } : {}),
+    ...(onProgress ? { onProgress } : {}),
+    ...(stream.bytesPerSecond === undefined ? {} : { bytesPerSecond: stream.bytesPerSecond }),
+    ...(stream.onSent ? { onSent: stream.onSent } : {}),
   });
+  stream.onBytes?.(result.bytes);
   if (progress) progress.write('\n');
   reportTransfer(result, what, where);
-  deps.log.info(`pushed ${what} to ${where}: ${result.bytes} bytes in ${result.seconds.toFixed(1)} s, ${mib(result.bytes / Math.max(result.seconds, 0.001))} MiB/s`);
+  deps.log.info(`pushed ${what} to ${where}: ${result.bytes} bytes in ${result.seconds.toFixed(1)} s, ${mib(result.bytes / Math.max(result.seconds, 0.001))} MiB/s${note}`);
   return result;
 }
 
@@ -44,6 +71,8 @@ export function reportTransfer(result: TransferResult, what: string, where: stri
       `${prefix}: the connection closed without an exit status${result.receiveSignal ? ` (signal ${result.receiveSignal})` : ''}, so zfs send was stopped; check the link to the offsite host; the next run repairs the receiver and resumes from the last common snapshot`,
     );
   }
+  const earlier = result.receiveExitCode !== 0 ? earlierReceiveRunning(result.receiveStderr) : undefined;
+  if (earlier) throw earlierReceiveError(`push of ${what}`, where, earlier.serveSays);
   const send = result.sendStoppedByUs ? 'zfs send was stopped when the receiver ended' : result.sendSignal ? `zfs send was stopped (${result.sendSignal})` : `zfs send exited ${result.sendExitCode}${result.sendStderr.trim() ? ': ' + firstErrorLine(result.sendStderr) : ''}`;
   const recv = `zfs receive exited ${result.receiveExitCode}${result.receiveStderr.trim() ? ': ' + firstErrorLine(result.receiveStderr) : ''}`;
   if (result.sendSignal && !result.sendStoppedByUs) {

@@ -1,6 +1,7 @@
 // The push action: connect and probe the receiver, plan, repair or bring forward a cut push, send, check, move the base hold.
 import type { ZfsCapabilities } from '../core/capabilities';
 import { BackupError, ExitCode } from '../core/exit-codes';
+import { describeKeepalive, keepaliveFor, silentLinkError, type LinkPhase } from '../core/link';
 import { joinDataset } from '../core/names';
 import { appendOnlyRefusal, refusalError, type PushContext } from '../core/push-messages';
 import { planReplication, type CatchUpStep, type RepairStep } from '../core/replication-plan';
@@ -59,8 +60,22 @@ function traced(log: Deps['log'], session: SshSession): SshSession {
       log.debug({ remote: command }, 'streaming into the receiving host');
       return session.openChannel(command);
     },
+    silence: () => session.silence(),
     close: () => session.close(),
   };
+}
+
+/** Where a push is on its link, so that a silent link can be named with the step it stopped. */
+interface LinkProgress {
+  phase: LinkPhase;
+  /** Bytes streamed so far in the current stream. */
+  streamed: number;
+}
+
+/** The error a push ends with: if the link went silent, that (with where it was), whatever else failed because of it. */
+function onLink(session: SshSession, destination: string, link: LinkProgress, error: unknown): unknown {
+  const silence = session.silence();
+  return silence ? silentLinkError(destination, link.phase, silence, link.phase === 'stream' ? link.streamed : undefined) : error;
 }
 
 function describeRepair(step: RepairStep, receiveDataset: string): string {
@@ -105,6 +120,9 @@ export interface Connected {
 /** Resolves the destination with `ssh -G`, connects (host key checked) and probes the receive dataset. */
 export async function connectAndProbe(deps: Deps & PushDeps, target: Pick<PushOptions, 'sshDestination' | 'sshConfig' | 'receiveDataset' | 'useSudo'>): Promise<Connected> {
   const destination = await resolveDestination(deps.runner, target.sshDestination, target.sshConfig, [], (m) => deps.log.warn(m));
+  for (const hop of destination.jump ? [destination.jump, destination] : [destination]) {
+    deps.log.debug(describeKeepalive(hop.destination, keepaliveFor(hop.options.serverAliveIntervalSeconds, hop.options.serverAliveCountMax)));
+  }
   const session = traced(deps.log, await deps.connect(destination));
   try {
     const probed = await probeReceiver(session, target.receiveDataset, target.useSudo, (m) => deps.log.info(`on ${target.sshDestination}: ${m}`));
@@ -112,7 +130,7 @@ export async function connectAndProbe(deps: Deps & PushDeps, target: Pick<PushOp
     return { session, ...probed };
   } catch (error) {
     session.close();
-    throw error;
+    throw onLink(session, target.sshDestination, { phase: 'probe', streamed: 0 }, error);
   }
 }
 
@@ -132,9 +150,11 @@ export async function pushTree(deps: Deps & PushDeps, options: PushOptions): Pro
   const local = listed.value;
   const { session, receiver } = connected.value;
   const mountpoint = receivedMountpoint(options.hostname);
+  const link: LinkProgress = { phase: 'repair', streamed: 0 };
   try {
     let remote = connected.value.tree;
     if (remote && (await settlePartialReceives(deps, receiver, options, caps, remote, mountpoint))) remote = await receiver.listTree();
+    link.phase = 'probe';
     if (!remote && !(await receiver.parentExists())) {
       const parent = options.receiveDataset.slice(0, options.receiveDataset.lastIndexOf('/'));
       throw new BackupError(ExitCode.noInput, `${where} cannot be received: its parent ${parent} does not exist on ${options.sshDestination}; create it there (zfs create -p ${parent}) or fix --zfs-receive-dataset`);
@@ -163,12 +183,14 @@ export async function pushTree(deps: Deps & PushDeps, options: PushOptions): Pro
       log.info(`dry run: would send ${what} to ${where}${size === undefined ? '' : `, about ${mib(size)} MiB`}: zfs ${args.join(' ')}`);
       return { ...outcome, kind: 'dry-run', bytes: size ?? 0 };
     }
+    link.phase = 'repair';
     if (repairs.length > 0) await receiver.repair(repairs.map((s) => repairItem(s, options.receiveDataset)));
-    const sent = await sendAll(deps, receiver, options, { catchUps, args, flags, what, where, mountpoint });
+    const sent = await sendAll(deps, receiver, options, { catchUps, args, flags, what, where, mountpoint }, link);
     outcome.bytes = sent.bytes;
     outcome.seconds = sent.seconds;
     const reply = sent.reply;
     let after = remote;
+    link.phase = 'check';
     if (reply !== undefined) {
       after = await receiver.settle(mountpoint, reply);
       const startedAt = new Map(catchUps.map((c): [string, string | undefined] => [c.relative, c.kind === 'catch-up' ? c.from : undefined]));
@@ -178,6 +200,8 @@ export async function pushTree(deps: Deps & PushDeps, options: PushOptions): Pro
     await moveHold(deps, holdTag(options), options.dataset, target, local);
     if (!args) log.info(`${where} is up to date at @${target}`);
     return outcome;
+  } catch (error) {
+    throw onLink(session, options.sshDestination, link, error);
   } finally {
     session.close();
   }
@@ -193,6 +217,7 @@ async function sendAll(
   receiver: Receiver,
   options: PushOptions,
   stream: { catchUps: CatchUpStep[]; args: string[] | undefined; flags: string[]; what: string; where: string; mountpoint: string },
+  link: LinkProgress,
 ): Promise<{ reply: string | undefined; bytes: number; seconds: number }> {
   let reply: string | undefined;
   let bytes = 0;
@@ -202,17 +227,25 @@ async function sendAll(
     seconds += result.seconds;
     reply = result.receiveStdout;
   };
+  // Each stream is 'stream' until its last byte has gone out, then 'check' while the receiver finishes it.
+  const streamOptions = () => {
+    link.phase = 'stream';
+    link.streamed = 0;
+    return { bytesPerSecond: options.bwlimit, onSent: () => (link.phase = 'check'), onBytes: (n: number) => (link.streamed = n) };
+  };
   try {
     for (const step of stream.catchUps) {
       const dataset = joinDataset(options.dataset, step.relative);
       const stepWhat = `${dataset}@${step.to} (${step.kind === 'catch-up' ? `catch-up from @${step.from}` : 'whole, missing on the receiver'})`;
       deps.log.warn(`bringing ${describeCatchUp(step, options.receiveDataset)}`);
+      link.phase = 'stream';
       const channel = await receiver.openReceive(joinDataset(options.receiveDataset, step.relative), 'catch-up', stream.mountpoint);
-      count(await transfer(deps, channel, catchUpSendArgs(dataset, step, stream.flags), stepWhat, stream.where));
+      count(await transfer(deps, channel, catchUpSendArgs(dataset, step, stream.flags), stepWhat, stream.where, streamOptions()));
     }
     if (stream.args) {
+      link.phase = 'stream';
       const channel = await receiver.openReceive(options.receiveDataset, 'tree', stream.mountpoint);
-      count(await transfer(deps, channel, stream.args, stream.what, stream.where));
+      count(await transfer(deps, channel, stream.args, stream.what, stream.where, streamOptions()));
     }
   } catch (error) {
     if (error instanceof BackupError && error.exitCode !== ExitCode.unavailable) await receiver.secure(stream.mountpoint).catch(() => undefined);

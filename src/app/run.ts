@@ -31,8 +31,11 @@ async function pushEverywhere(deps: RunDeps, options: RunOptions, facts: RunFact
       const failed = failureOf(error) as { exitCode: number; message: string };
       facts.pushes.push({ ...destination, exitCode: failed.exitCode, error: failed.message });
       if (!(error instanceof BackupError) || options.destinations.length === 1) throw error;
-      deps.report(error);
-      failures.push(error);
+      // Each line says which copy it is about, also when the failure itself names only the host.
+      const where = `${destination.sshDestination}:${destination.receiveDataset}`;
+      const named = error.message.includes(where) ? error : new BackupError(error.exitCode, `push to ${where}: ${error.message}`, error.details);
+      deps.report(named);
+      failures.push(named);
     }
   }
   return failures.length === 0 ? undefined : new ReportedFailures(worstExitCode(failures.map((f) => f.exitCode)), failures.length);

@@ -11,14 +11,19 @@ import type { CommandResult } from '../io/command';
 import type { Lock } from '../io/lock';
 import type { Syslog } from '../io/syslog';
 import { makeInert } from './inert-tree';
+import type { TreeHold } from './serve-lease';
 
 export interface ServeDeps {
   /** Runs local zfs with its output captured. */
   zfs(args: readonly string[]): Promise<CommandResult>;
   /** Runs local zfs on serve's own stdin (a receive) or stdout (a send); its stderr goes to the sender. */
-  zfsAttached(args: readonly string[], stdio: { stdin: 'inherit' | 'ignore'; stdout: 'inherit' | 'pipe' }): Promise<CommandResult>;
-  /** Takes the lock of a received tree (the offsite host's own expire takes the same one), or throws exit 75. */
-  lock(dataset: string): Lock;
+  zfsAttached(args: readonly string[], stdio: { stdin: 'inherit' | 'ignore'; stdout: 'inherit' | 'pipe'; onStart?: (pid: number) => void }): Promise<CommandResult>;
+  /**
+   * Takes the lock of a received tree (the offsite host's own expire takes the same one), or throws
+   * exit 75; an earlier receive of serve's own whose client is gone is ended first (serve-lease.ts).
+   * `receive` names the dataset a receive goes into: the hold then keeps a lease on it.
+   */
+  holdTree(dataset: string, receive: { dataset: string } | undefined, who: string): Promise<TreeHold>;
   syslog: Syslog;
   /** One line to the sender on stdout (a JSON reply). */
   reply(line: string): void;
@@ -93,11 +98,17 @@ export async function serveRequest(deps: ServeDeps, policy: ServePolicy, command
         deps.reply(JSON.stringify({ serve: 1, tree: listing(tree) }));
         return 0;
       }
-      case 'receive':
-        lock = deps.lock(rootOf(policy, request.tree));
-        return await receive(deps, policy, caps, request, who);
+      case 'receive': {
+        const hold = await deps.holdTree(rootOf(policy, request.tree), { dataset: request.dataset }, who);
+        lock = hold.lock;
+        try {
+          return await receive(deps, policy, caps, request, who, hold);
+        } finally {
+          hold.end();
+        }
+      }
       case 'repair': {
-        lock = deps.lock(rootOf(policy, request.items[0]?.dataset ?? ''));
+        lock = (await deps.holdTree(rootOf(policy, request.items[0]?.dataset ?? ''), undefined, who)).lock;
         for (const item of request.items) {
           const args = item.kind === 'rollback' ? rollbackArgs(item.dataset, item.snapshot) : destroyDatasetArgs(item.dataset);
           const result = await deps.zfs(args);
@@ -112,7 +123,7 @@ export async function serveRequest(deps: ServeDeps, policy: ServePolicy, command
         return 0;
       }
       case 'abort': {
-        lock = deps.lock(rootOf(policy, request.dataset));
+        lock = (await deps.holdTree(rootOf(policy, request.dataset), undefined, who)).lock;
         const result = await deps.zfs(abortReceiveArgs(request.dataset));
         await deps.syslog(result.exitCode === 0 ? 'notice' : 'err', `zfs receive -A ${request.dataset} ${who}: ${result.exitCode === 0 ? 'discarded the partial receive' : firstErrorLine(result.stderr)}`);
         if (result.exitCode !== 0) deps.say(result.stderr.trimEnd());
@@ -161,10 +172,10 @@ async function sendOut(deps: ServeDeps, args: string[], what: string): Promise<n
  * whatever the outcome, the tree is made inert and listed, and the listing goes back on stdout so
  * the sender checks it without another round trip.
  */
-async function receive(deps: ServeDeps, policy: ServePolicy, caps: ZfsCapabilities, request: Extract<ServeRequest, { verb: 'receive' }>, who: string): Promise<number> {
+async function receive(deps: ServeDeps, policy: ServePolicy, caps: ZfsCapabilities, request: Extract<ServeRequest, { verb: 'receive' }>, who: string, hold: TreeHold): Promise<number> {
   const args = receiveModeArgs(request.mode, request.dataset, caps, request.mountpoint, !policy.appendOnly);
   const started = deps.now();
-  const result = await deps.zfsAttached(args, { stdin: 'inherit', stdout: 'pipe' });
+  const result = await deps.zfsAttached(args, { stdin: 'inherit', stdout: 'pipe', onStart: (pid) => hold.receiving(pid) });
   const seconds = ((deps.now() - started) / 1000).toFixed(1);
   const set = async (fixes: string[][]): Promise<void> => {
     for (const fix of fixes) {

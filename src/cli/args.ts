@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { ACTIONS, type Destination, type RunOptions } from '../app/options';
 import { DEFAULT_CRITICAL_SECONDS, DEFAULT_WARNING_SECONDS, parseAge } from '../core/age';
 import { datasetNameProblem } from '../core/names';
+import { parseRate } from '../core/rate';
 import { DEFAULT_RETENTION } from '../core/retention';
 import type { Thresholds } from '../core/status';
 
@@ -61,6 +62,22 @@ function retention(values: unknown[]): RunOptions['retention'] {
   return { days: numbers[0], weeks: numbers[1], months: numbers[2] };
 }
 
+/** A plain flag given twice comes as an array of its values: as in 0.5 (argparse), the last one counts. */
+function lastValue(value: unknown): unknown {
+  return Array.isArray(value) ? value[value.length - 1] : value;
+}
+
+/** An array flag given twice comes as an array of arrays (one per time it was given): the last one counts. */
+function lastGroup(value: unknown): unknown[] {
+  const list = Array.isArray(value) ? value : [value];
+  return list.some(Array.isArray) ? (list[list.length - 1] as unknown[]) : list;
+}
+
+/** Every value of an array flag that may be repeated, in order. */
+function everyValue(value: unknown): string[] {
+  return (Array.isArray(value) ? value : [value]).flatMap((v) => (Array.isArray(v) ? v : [v])).map(String);
+}
+
 /**
  * The offsite copies: the Nth receive dataset goes with the Nth destination, and a single value of
  * either goes with every value of the other.
@@ -93,8 +110,8 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     .option('action', {
       type: 'string',
       array: true,
-      choices: [...ACTIONS, 'status'],
-      // No yargs default: it would also fill in a bare --action, which 0.5 refused.
+      // Neither choices nor a default here: yargs's choices check cannot read a repeated --action (the
+      // last one counts), and a default would also fill in a bare --action, which 0.5 refused. Checked below.
       describe: 'actions to run, in this order whatever the order given (default: snapshot expire push); status runs alone',
     })
     .option('dataset', { alias: 'pool', type: 'string', default: `${hostname}/${hostname}`, describe: 'root of the dataset tree (POOL/DATASET)' })
@@ -119,13 +136,15 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     .option('warning', { type: 'string', requiresArg: true, describe: 'status: WARNING when the offsite newest snapshot is this old (90s, 30m, 26h, 2d; default 26h)' })
     .option('critical', { type: 'string', requiresArg: true, describe: 'status: CRITICAL when the offsite newest snapshot is this old (default 50h)' })
     .option('received', { type: 'boolean', describe: 'status on the offsite host: every received tree below --dataset, worst first' })
+    .option('bwlimit', { type: 'string', requiresArg: true, describe: 'limit every stream to RATE bytes per second (K, M, G: 1024-based), e.g. 20M' })
     .epilogue(
       [
         'Exit status:',
         '  0 ok                      64 usage error           65 refused to protect data',
-        '  66 dataset missing        69 remote or zfs unavailable, host key refused',
+        '  66 dataset missing        69 remote or zfs unavailable, host key refused, link lost or silent',
         '  70 internal error         73 cannot create on the receiver (e.g. full)',
-        '  75 another run holds the lock                      77 not permitted',
+        '  75 another run holds the lock, or a receive left by a dead run still runs there',
+        '  77 not permitted',
         'status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios/Icinga plugin).',
         'On an offsite host, the forced command of each sender\'s key: cyber-zfs-backup serve --help.',
         'See cyber-zfs-backup(8).',
@@ -134,7 +153,8 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     .version(version)
     .help()
     .strict()
-    .parserConfiguration({ 'strip-aliased': true, 'strip-dashed': true, 'boolean-negation': false, 'duplicate-arguments-array': false })
+    // Repeats are kept apart (not flattened): --ssh-destination and --zfs-receive-dataset add up, any other flag given twice counts once, the last one, as in 0.5.
+    .parserConfiguration({ 'strip-aliased': true, 'strip-dashed': true, 'boolean-negation': false, 'duplicate-arguments-array': true, 'flatten-duplicate-arrays': false })
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((message, error) => {
@@ -146,35 +166,45 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
   const args = await parser.parse();
   if (helpOrVersion || args.help || args.version) return 'exit';
 
-  const dataset = String(args.dataset);
+  const dataset = String(lastValue(args.dataset));
   checkDataset('--dataset', dataset);
-  const receiveDatasets = (args.zfsReceiveDataset as unknown[]).map(String);
+  const receiveDatasets = everyValue(args.zfsReceiveDataset);
   for (const receiveDataset of receiveDatasets) checkDataset('--zfs-receive-dataset', receiveDataset);
-  const sshDestinations = (args.sshDestination as unknown[]).map(String);
+  const sshDestinations = everyValue(args.sshDestination);
   for (const destination of sshDestinations) {
     if (!DESTINATION.test(destination) || destination.startsWith('-')) {
       throw new UsageError(`--ssh-destination ${JSON.stringify(destination)} is not a host name or ssh_config alias; use letters, digits and . _ - @ only`);
     }
   }
-  const sshConfig = args.sshConfig === undefined ? undefined : String(args.sshConfig);
+  const sshConfigValue = args.sshConfig === undefined ? undefined : lastValue(args.sshConfig);
+  const sshConfig = sshConfigValue === undefined ? undefined : String(sshConfigValue);
   if (sshConfig !== undefined && (sshConfig === '' || sshConfig.startsWith('-'))) throw new UsageError(`--ssh-config ${JSON.stringify(sshConfig)} is not a file path`);
-  const chosen = args.action === undefined ? [...ACTIONS] : (args.action as unknown[]).map(String);
+  const chosen = args.action === undefined ? [...ACTIONS] : lastGroup(args.action).map(String);
   if (chosen.length === 0) throw new UsageError('--action needs a value: snapshot, expire, push (any of them) or status');
-  const metricsFile = args.metricsFile === undefined ? undefined : String(args.metricsFile);
+  const unknown = chosen.find((a) => a !== 'status' && !(ACTIONS as readonly string[]).includes(a));
+  if (unknown !== undefined) throw new UsageError(`--action ${JSON.stringify(unknown)} is not one of ${ACTIONS.join(', ')}, status`);
+  const metricsValue = args.metricsFile === undefined ? undefined : lastValue(args.metricsFile);
+  const metricsFile = metricsValue === undefined ? undefined : String(metricsValue);
   if (metricsFile !== undefined && (metricsFile === '' || metricsFile.startsWith('-'))) throw new UsageError(`--metrics-file ${JSON.stringify(metricsFile)} is not a file path`);
   let status: StatusCliOptions | undefined;
   if (chosen.includes('status')) {
     if (chosen.some((a) => a !== 'status')) throw new UsageError(`--action status runs alone; it cannot be combined with ${chosen.filter((a) => a !== 'status').join(' ')}`);
-    status = { json: Boolean(args.json), received: Boolean(args.received), thresholds: thresholds(args.warning, args.critical) };
+    status = { json: Boolean(args.json), received: Boolean(args.received), thresholds: thresholds(lastValue(args.warning), lastValue(args.critical)) };
   } else {
     const only = ['json', 'warning', 'critical', 'received'].find((k) => args[k] !== undefined && args[k] !== false);
     if (only) throw new UsageError(`--${only} goes with --action status`);
+  }
+  let bwlimit: number | undefined;
+  if (args.bwlimit !== undefined) {
+    const rate = parseRate(String(lastValue(args.bwlimit)));
+    if ('problem' in rate) throw new UsageError(`--bwlimit ${rate.problem}`);
+    bwlimit = rate.bytesPerSecond;
   }
   return {
     actions: status ? [] : ACTIONS.filter((a) => chosen.includes(a)),
     dataset,
     dryRun: Boolean(args.dryRun),
-    retention: retention(args.retentionPolicy as unknown[]),
+    retention: retention(lastGroup(args.retentionPolicy)),
     forceDestroyLots: Boolean(args.forceDestroyLots),
     destinations: pairDestinations(sshDestinations, receiveDatasets),
     sshConfig,
@@ -185,5 +215,6 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     debug: Boolean(args.debug),
     ...(status ? { status } : {}),
     ...(metricsFile === undefined ? {} : { metricsFile }),
+    ...(bwlimit === undefined ? {} : { bwlimit }),
   };
 }

@@ -57,11 +57,14 @@ function clientOf(env: NodeJS.ProcessEnv): string {
 }
 
 export async function serveMain(argv: string[], version: string): Promise<number> {
-  const [{ makeSyslog }, { runAttached, runCommand }, { acquireLock, DEFAULT_LOCK_DIR }, { serveRequest }] = await Promise.all([
+  const [{ makeSyslog }, { runAttached, runCommand }, { acquireLock, DEFAULT_LOCK_DIR }, { serveRequest }, { holdTree }, { leaseFiles }, proc] = await Promise.all([
     import('../io/syslog'),
     import('../io/command'),
     import('../io/lock'),
     import('../app/serve'),
+    import('../app/serve-lease'),
+    import('../io/receive-lease'),
+    import('../io/proc'),
   ]);
   const syslog = makeSyslog(process.pid, undefined, () => Date.now());
   let flags: ServeFlags;
@@ -80,15 +83,32 @@ export async function serveMain(argv: string[], version: string): Promise<number
   // could set through the environment (AcceptEnv) chooses what serve runs or where it locks.
   process.env.PATH = REMOTE_PATH.slice('PATH='.length);
   const zfsProgram = 'zfs';
+  const log = makeSyslog(process.pid, flags.logFile, () => Date.now());
+  const client = clientOf(process.env);
+  const self = proc.leased(process.pid) ?? { pid: process.pid, start: '?' };
   return serveRequest(
     {
       zfs: (args) => runCommand(zfsProgram, args),
       zfsAttached: (args, stdio) => runAttached(zfsProgram, args, { ...stdio, stderr: process.stderr }),
-      lock: (dataset) => acquireLock(DEFAULT_LOCK_DIR, dataset),
-      syslog: makeSyslog(process.pid, flags.logFile, () => Date.now()),
+      holdTree: (dataset, receive, who) =>
+        holdTree(
+          {
+            lock: (d) => acquireLock(DEFAULT_LOCK_DIR, d),
+            leases: leaseFiles(DEFAULT_LOCK_DIR),
+            proc: { ...proc, self },
+            syslog: log,
+            client,
+            now: () => Date.now(),
+            sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+          },
+          dataset,
+          receive,
+          who,
+        ),
+      syslog: log,
       reply: (line) => process.stdout.write(`${line}\n`),
       say: (line) => process.stderr.write(`${line}\n`),
-      client: clientOf(process.env),
+      client,
       version,
       now: () => Date.now(),
     },

@@ -1,5 +1,6 @@
 // Maps what zfs prints on failure to an exit code and a hint an administrator can act on.
 import { ExitCode, type ExitCodeValue } from './exit-codes';
+import { EARLIER_RECEIVE_MARK } from './link';
 
 /** zfs succeeded but printed something this tool cannot read (another zfs version, or a wrapper in between). */
 export class ZfsOutputError extends Error {}
@@ -18,6 +19,12 @@ export function classifyZfsError(stderr: string, side: 'local' | 'remote'): ZfsF
   }
   if (/another cyber-zfs-backup run \(pid \d+\) is working on/.test(text)) {
     return { exitCode: ExitCode.temporary, hint: 'the offsite host is expiring or receiving that tree right now; run again later, and the push goes on from where it stopped' };
+  }
+  if (text.includes(`serve: ${EARLIER_RECEIVE_MARK}`)) {
+    return { exitCode: ExitCode.temporary, hint: 'serve there ends that receive by itself once it has read nothing for a while (its client is then gone): run again after that' };
+  }
+  if (side === 'remote' && /dataset is busy/.test(text)) {
+    return { exitCode: ExitCode.temporary, hint: 'an earlier receive into that dataset is probably still running there, left by a run whose connection died; it ends when that connection times out there: run again after that' };
   }
   if (/permission denied|must be root|operation not permitted|insufficient privileges|sudo: .*password is required|not in the sudoers/.test(text)) {
     return {

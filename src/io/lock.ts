@@ -2,22 +2,13 @@
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BackupError, ExitCode } from '../core/exit-codes';
+import { startTime } from './proc';
 
 export const DEFAULT_LOCK_DIR = '/run/lock';
 
 export interface Lock {
   path: string;
   release(): void;
-}
-
-/** The process start time from /proc, so that a reused PID is not mistaken for the holder. */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
 }
 
 function holder(path: string): { pid: number; alive: boolean } | undefined {

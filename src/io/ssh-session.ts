@@ -6,6 +6,7 @@ import { NodeSSH } from 'node-ssh';
 import type { AnyAuthMethod, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import ssh2 from 'ssh2';
 import { BackupError, ExitCode } from '../core/exit-codes';
+import { DEFAULT_CONNECT_TIMEOUT_SECONDS, keepaliveFor, REMOTE_COMMAND_TIMEOUT_SECONDS, silentLinkError, type LinkSilence } from '../core/link';
 import { knownKeyTypes, sshKeyTypeFromBlob, verifyHostKey, type HostKeyVerdict } from './known-hosts';
 import type { ResolvedDestination } from './ssh-destination';
 
@@ -17,11 +18,18 @@ export interface ExecResult {
 }
 
 export interface SshSession {
-  /** Runs a short remote command and collects its output. */
+  /** Runs a short remote command and collects its output; one that does not end in time is given up (exit 69). */
   exec(command: string): Promise<ExecResult>;
   /** Opens an exec channel (for streaming); the caller consumes its output. */
   openChannel(command: string): Promise<ClientChannel>;
+  /** Set once the connection (or its jump host's) was ended because keepalives went unanswered. */
+  silence(): LinkSilence | undefined;
   close(): void;
+}
+
+export interface SessionOptions {
+  /** How long a remote command other than the stream may take (REMOTE_COMMAND_TIMEOUT_SECONDS). */
+  execTimeoutSeconds?: number;
 }
 
 const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
@@ -41,6 +49,11 @@ export function fingerprint(blob: Buffer): string {
 
 function hostLabel(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
+}
+
+/** `offsite (root@[192.0.2.1]:2222)`: the alias and where it leads, for every line about a link. */
+function linkLabel(dest: ResolvedDestination): string {
+  return `${dest.destination} (${dest.options.user}@${hostLabel(dest.options.hostname, dest.options.port)})`;
 }
 
 /** Loads the identity files like OpenSSH: missing ones are skipped, unprotected ones refused. */
@@ -115,13 +128,15 @@ function connectConfig(dest: ResolvedDestination, onVerdict: (v: HostKeyVerdict,
   const host = options.hostKeyAlias ?? options.hostname;
   const types = knownKeyTypes(dest.knownHosts, host, options.port);
   const serverHostKey = types.flatMap((t) => HOST_KEY_ALGORITHMS[t] ?? []);
+  // Keepalives are always on: ssh -G prints 0 for "unset", and the tool then applies its own.
+  const keepalive = keepaliveFor(options.serverAliveIntervalSeconds, options.serverAliveCountMax);
   return {
     host: options.hostname,
     port: options.port,
     username: options.user,
-    readyTimeout: (options.connectTimeoutSeconds ?? 30) * 1000,
-    keepaliveInterval: options.serverAliveIntervalSeconds * 1000,
-    keepaliveCountMax: options.serverAliveCountMax,
+    readyTimeout: (options.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS) * 1000,
+    keepaliveInterval: keepalive.intervalSeconds * 1000,
+    keepaliveCountMax: keepalive.countMax,
     algorithms: { cipher: [...CIPHERS], ...(serverHostKey.length > 0 ? { serverHostKey } : {}) },
     hostVerifier: (blob: Buffer) => {
       const verdict = verifyHostKey(dest.knownHosts, host, options.port, sshKeyTypeFromBlob(blob), blob);
@@ -131,7 +146,13 @@ function connectConfig(dest: ResolvedDestination, onVerdict: (v: HostKeyVerdict,
   };
 }
 
-async function connectOne(dest: ResolvedDestination, sock?: NodeJS.ReadableStream): Promise<NodeSSH> {
+interface Connection {
+  ssh: NodeSSH;
+  /** The socket (or forwarded channel) the connection runs over: destroyed at close, whatever the far end does. */
+  transport: NodeJS.ReadableStream & { destroy(): void };
+}
+
+async function connectOne(dest: ResolvedDestination, onSilent: (silence: LinkSilence) => void, sock?: NodeJS.ReadableStream & { destroy(): void }): Promise<Connection> {
   const { methods } = loadKeys(dest);
   let refused: BackupError | undefined;
   const config = connectConfig(dest, (verdict, blob) => {
@@ -147,68 +168,111 @@ async function connectOne(dest: ResolvedDestination, sock?: NodeJS.ReadableStrea
     await ssh.connect({ ...config, sock: transport as never, authHandler: methods } as never);
   } catch (error) {
     ssh.dispose();
-    if (!sock) (transport as Socket).destroy();
+    transport.destroy();
     if (refused) throw refused;
     const err = error as Error & { level?: string; code?: string };
-    const label = `${dest.options.user}@${hostLabel(dest.options.hostname, dest.options.port)} (${dest.destination})`;
+    const label = linkLabel(dest);
     if (err.level === 'client-authentication' || /authentication methods failed/i.test(err.message)) {
-      throw new BackupError(ExitCode.notPermitted, `SSH login to ${label} was refused for the key(s) ${dest.identityFiles.join(', ')}; add the public key to the remote user's authorized_keys`);
+      throw new BackupError(ExitCode.notPermitted, `SSH login to ${dest.options.user}@${hostLabel(dest.options.hostname, dest.options.port)} (${dest.destination}) was refused for the key(s) ${dest.identityFiles.join(', ')}; add the public key to the remote user's authorized_keys`);
+    }
+    if (err.level === 'client-timeout') {
+      const seconds = config.readyTimeout === undefined ? DEFAULT_CONNECT_TIMEOUT_SECONDS : config.readyTimeout / 1000;
+      // Still connecting: nothing answered at all. Connected: the far end took the connection and went silent.
+      if (!sock && (transport as Socket).connecting) {
+        throw new BackupError(ExitCode.unavailable, `cannot connect to ${label}: no answer within ${seconds} s (ConnectTimeout); check that the host is up and reachable, then run again`);
+      }
+      throw silentLinkError(dest.destination, 'connect', { link: label, waited: { kind: 'handshake', seconds } });
     }
     throw new BackupError(ExitCode.unavailable, `cannot connect to ${label}: ${err.message}; check that the host is up and reachable, then run again`);
   }
   // After connecting, a dropped link surfaces as an 'error' on the client: the open channels then
-  // close without an exit status, which the caller reports. Without a listener it would crash.
-  ssh.connection?.on('error', () => {});
-  return ssh;
+  // close without an exit status, which the caller reports. Unanswered keepalives are one such
+  // error (ssh2 then destroys the socket): the caller names the link as silent.
+  const keepalive = keepaliveFor(dest.options.serverAliveIntervalSeconds, dest.options.serverAliveCountMax);
+  ssh.connection?.on('error', (error: Error & { level?: string }) => {
+    if (error.level === 'client-timeout') onSilent({ link: linkLabel(dest), waited: { kind: 'keepalive', keepalive } });
+  });
+  return { ssh, transport };
 }
 
-function execOn(ssh: NodeSSH, command: string): Promise<ExecResult> {
+/** ssh2 throws instead of calling back when the connection has already ended (a silent link ended it). */
+function guardedExec(connection: ssh2.Client, command: string, reject: (error: BackupError) => void, callback: (error: Error | undefined, channel: ClientChannel) => void): void {
+  try {
+    connection.exec(command, callback);
+  } catch (error) {
+    reject(new BackupError(ExitCode.unavailable, `the SSH connection is closed: ${(error as Error).message}`));
+  }
+}
+
+function execOn(ssh: NodeSSH, command: string, timeoutSeconds: number, where: string): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const connection = ssh.connection;
     if (!connection) return reject(new BackupError(ExitCode.unavailable, 'the SSH connection is closed'));
-    connection.exec(command, (error, channel) => {
+    guardedExec(connection, command, reject, (error, channel) => {
       if (error) return reject(new BackupError(ExitCode.unavailable, `cannot start a remote command: ${error.message}`));
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let code: number | null = null;
       let signal: string | null = null;
+      // The link answers keepalives, yet the command does not end (a hung zfs there): give it up.
+      const timer = setTimeout(() => {
+        channel.close();
+        const shown = command.length > 100 ? `${command.slice(0, 100)}…` : command;
+        reject(new BackupError(ExitCode.unavailable, `a remote command on ${where} did not finish within ${timeoutSeconds} s (${shown}); the link answers, so look at zfs there (a hung pool or zfs process), then run again`));
+      }, timeoutSeconds * 1000);
       channel.on('data', (c: Buffer) => out.push(c));
       channel.stderr.on('data', (c: Buffer) => err.push(c));
       channel.on('exit', (c: number | null, s?: string) => {
         code = c;
         signal = s ?? null;
       });
-      channel.on('close', () => resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+      channel.on('close', () => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      });
     });
   });
 }
 
-export async function openSession(dest: ResolvedDestination): Promise<SshSession> {
-  let jump: NodeSSH | undefined;
-  let sock: NodeJS.ReadableStream | undefined;
+/** Ends a connection: a polite disconnect, and the socket destroyed a moment later even if the far end never answers (a silent link). */
+function closeConnection(connection: Connection): void {
+  connection.ssh.dispose();
+  setTimeout(() => connection.transport.destroy(), 1000).unref();
+}
+
+export async function openSession(dest: ResolvedDestination, options: SessionOptions = {}): Promise<SshSession> {
+  let silence: LinkSilence | undefined;
+  const onSilent = (s: LinkSilence) => {
+    silence ??= s;
+  };
+  let jump: Connection | undefined;
+  let sock: (NodeJS.ReadableStream & { destroy(): void }) | undefined;
   if (dest.jump) {
-    jump = await connectOne(dest.jump);
+    jump = await connectOne(dest.jump, onSilent);
     try {
-      sock = await jump.forwardOut('127.0.0.1', 0, dest.options.hostname, dest.options.port);
+      sock = await jump.ssh.forwardOut('127.0.0.1', 0, dest.options.hostname, dest.options.port);
     } catch (error) {
-      jump.dispose();
+      closeConnection(jump);
+      if (silence) throw silentLinkError(dest.destination, 'connect', silence);
       throw new BackupError(ExitCode.unavailable, `the jump host ${dest.jump.destination} could not reach ${dest.options.hostname}:${dest.options.port}: ${(error as Error).message}`);
     }
   }
-  let ssh: NodeSSH;
+  let main: Connection;
   try {
-    ssh = await connectOne(dest, sock);
+    main = await connectOne(dest, onSilent, sock);
   } catch (error) {
-    jump?.dispose();
+    if (jump) closeConnection(jump);
     throw error;
   }
+  const { ssh } = main;
+  const timeout = options.execTimeoutSeconds ?? REMOTE_COMMAND_TIMEOUT_SECONDS;
   return {
-    exec: (command) => execOn(ssh, command),
+    exec: (command) => execOn(ssh, command, timeout, linkLabel(dest)),
     openChannel: (command) =>
       new Promise((resolve, reject) => {
         const connection = ssh.connection;
         if (!connection) return reject(new BackupError(ExitCode.unavailable, 'the SSH connection is closed'));
-        connection.exec(command, (error, channel) => {
+        guardedExec(connection, command, reject, (error, channel) => {
           if (error) return reject(new BackupError(ExitCode.unavailable, `cannot start the remote receive: ${error.message}`));
           // A bulk stream wants full segments (Nagle on); short commands want no delay. Back after it.
           connection.setNoDelay(false);
@@ -216,9 +280,10 @@ export async function openSession(dest: ResolvedDestination): Promise<SshSession
           resolve(channel);
         });
       }),
+    silence: () => silence,
     close() {
-      ssh.dispose();
-      jump?.dispose();
+      closeConnection(main);
+      if (jump) closeConnection(jump);
     },
   };
 }

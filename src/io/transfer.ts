@@ -1,4 +1,5 @@
 // The transfer pipe: `zfs send` written straight into an SSH exec channel that was opened first.
+import { Transform } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { execa } from 'execa';
 
@@ -27,6 +28,36 @@ export interface TransferOptions {
   sendArgs: string[];
   /** Called about once a second with the bytes sent so far. */
   onProgress?: (bytes: number, seconds: number) => void;
+  /** Bytes per second the stream may not exceed (--bwlimit); unset, zfs send's output is piped as it comes. */
+  bytesPerSecond?: number;
+  /** Called once zfs send has ended well and every byte has gone into the channel: from then on the push waits for the receiver. */
+  onSent?: () => void;
+}
+
+/** How far the limiter may fall behind its schedule and catch up (timers fire late, a busy host stalls it); no more, so a long stall is not followed by a long burst. */
+const LIMIT_SLACK_SECONDS = 1;
+
+/** How far the source may run ahead of the schedule before it is paused: fewer, longer pauses cost less than one per chunk. */
+const LIMIT_AHEAD_SECONDS = 0.05;
+
+/**
+ * A stage between zfs send and the channel that holds the stream to `bytesPerSecond` on average,
+ * in process: each chunk is due when the bytes before it would have taken their time at that rate;
+ * a chunk more than 50 ms early is passed on when it is due, and meanwhile pipe()'s backpressure
+ * holds zfs send. (A stage in the pipe keeps pipe()'s own flow to the channel: a hand-written
+ * data/drain loop ran at half the speed here.)
+ */
+function rateLimiter(bytesPerSecond: number, elapsed: () => number): Transform {
+  let due = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      const now = elapsed();
+      due = Math.max(due, now - LIMIT_SLACK_SECONDS) + chunk.length / bytesPerSecond;
+      const wait = due - now;
+      if (wait > LIMIT_AHEAD_SECONDS) setTimeout(() => callback(null, chunk), wait * 1000);
+      else callback(null, chunk);
+    },
+  });
 }
 
 /**
@@ -53,6 +84,8 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
     receiveSignal = signal ?? null;
   });
   channel.on('error', () => {});
+  let channelFinished = false;
+  channel.once('finish', () => (channelFinished = true));
   let channelClosed = false;
   const closed = new Promise<void>((resolve) =>
     channel.on('close', () => {
@@ -74,7 +107,10 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
   stdout.on('data', (chunk: Buffer) => {
     bytes += chunk.length;
   });
-  stdout.pipe(channel);
+  // Without a limit the stream takes the cheapest path there is: a plain pipe.
+  const limiter = options.bytesPerSecond === undefined ? undefined : rateLimiter(options.bytesPerSecond, elapsed);
+  if (limiter) stdout.pipe(limiter).pipe(channel);
+  else stdout.pipe(channel);
   let sendStoppedByUs = false;
   let sendExited = false;
   void send.finally(() => {
@@ -87,7 +123,11 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
     }
   };
   void closed.then(() => {
-    stdout.unpipe(channel);
+    if (limiter) {
+      stdout.unpipe(limiter);
+      limiter.unpipe(channel);
+      limiter.destroy();
+    } else stdout.unpipe(channel);
     stdout.resume();
     kill();
   });
@@ -95,6 +135,11 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
   try {
     const result = await send;
     if (!channelClosed) channel.end();
+    if (options.onSent && result.exitCode === 0 && !channelClosed) {
+      const onSent = options.onSent;
+      if (channelFinished) onSent();
+      else channel.once('finish', () => !channelClosed && onSent());
+    }
     await closed;
     return {
       bytes,

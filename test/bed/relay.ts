@@ -1,4 +1,4 @@
-// Fault harness: a loopback TCP relay to sshd that cuts the connection after N bytes, holds it, or stalls it.
+// Fault harness: a loopback TCP relay to sshd that cuts the connection after N bytes, holds it, stalls it, or goes silent.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export interface Relay {
@@ -9,6 +9,14 @@ export interface Relay {
   held(): Promise<void>;
   /** Forwards what was held and everything after it. */
   release(): void;
+  /**
+   * From now on the link is silent: nothing more is forwarded either way, not even a close, yet both
+   * sockets stay open and everything that arrives is read and thrown away (so both kernels keep
+   * acknowledging, as across a NAT or firewall that dropped the flow).
+   */
+  silence(): void;
+  /** Resolves once the link has gone silent (silence() or silentAfter). */
+  silenced(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -20,6 +28,8 @@ export interface RelayOptions {
   holdAfter?: number;
   /** Accept connections but forward nothing (a host that hangs). */
   stall?: boolean;
+  /** Go silent (see Relay.silence) once this many bytes (both directions together) have passed; 0: from the start. */
+  silentAfter?: number;
 }
 
 export async function startRelay(targetPort: number, options: RelayOptions): Promise<Relay> {
@@ -28,6 +38,14 @@ export async function startRelay(targetPort: number, options: RelayOptions): Pro
   const waiting: Array<() => void> = [];
   let onHeld: () => void = () => {};
   const held = new Promise<void>((resolve) => (onHeld = resolve));
+  let silent = options.silentAfter === 0;
+  let onSilenced: () => void = () => {};
+  const silencedPromise = new Promise<void>((resolve) => (onSilenced = resolve));
+  if (silent) onSilenced();
+  const goSilent = () => {
+    silent = true;
+    onSilenced();
+  };
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     sockets.add(client);
@@ -36,14 +54,26 @@ export async function startRelay(targetPort: number, options: RelayOptions): Pro
     if (options.stall) return;
     const upstream = connect(targetPort, '127.0.0.1');
     sockets.add(upstream);
+    // A silent link passes no close either: each side's socket stays open until close().
     upstream.on('close', () => {
       sockets.delete(upstream);
-      client.destroy();
+      if (!silent) client.destroy();
     });
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
+    upstream.on('error', () => {
+      if (!silent) client.destroy();
+    });
+    client.on('close', () => {
+      if (!silent) upstream.destroy();
+    });
     const forward = (from: Socket, to: Socket) =>
       from.on('data', (chunk: Buffer) => {
+        if (!silent && options.silentAfter !== undefined && total + chunk.length > options.silentAfter) {
+          const keep = Math.max(0, options.silentAfter - total);
+          total += keep;
+          if (keep > 0) to.write(chunk.subarray(0, keep));
+          goSilent();
+        }
+        if (silent) return;
         const limit = options.cutAfter;
         if (limit !== undefined && total + chunk.length >= limit) {
           const keep = Math.max(0, limit - total);
@@ -79,6 +109,8 @@ export async function startRelay(targetPort: number, options: RelayOptions): Pro
       released = true;
       for (const go of waiting.splice(0)) go();
     },
+    silence: goSilent,
+    silenced: () => silencedPromise,
     close: () =>
       new Promise((resolve) => {
         for (const s of sockets) s.destroy();

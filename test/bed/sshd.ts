@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 export interface TestSshd {
   port: number;
+  /** The listening sshd: every session's processes descend from it. */
+  pid: number;
   dir: string;
   /** ssh_config with `Host offsite` pointing at this server. */
   config: string;
@@ -153,6 +155,7 @@ export async function startSshd(): Promise<TestSshd> {
   };
   return {
     port,
+    pid: child.pid ?? 0,
     dir,
     config,
     knownHosts,

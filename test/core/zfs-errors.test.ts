@@ -28,6 +28,8 @@ const classified: Array<[string, ExitCodeValue]> = [
   ['connect: No such file or directory\nPlease make sure that the zfs-fuse daemon is running.\ninternal error: failed to initialize ZFS library\n', ExitCode.unavailable],
   ['bash: zfs: command not found\n', ExitCode.unavailable],
   ['cannot receive: most recent snapshot of o/h does not match incremental source\n', ExitCode.internal],
+  ["cannot rollback 'o/h': dataset is busy\n", ExitCode.temporary], // an earlier receive still running there
+  ['cyber-zfs-backup serve: an earlier receive into o/h is still running here (for 192.0.2.1 port 5 since 2026-10-01T00:00:00Z, serve PID 9; it has read nothing for 3 s, and serve ends it once that passes 40 s, in about 37 s); run again after that\n', ExitCode.temporary], // serve, before a repair
 ];
 for (const [stderr, code] of classified) {
   test(`classifyZfsError: ${JSON.stringify(firstErrorLine(stderr))} -> ${code}`, (t) => {
@@ -36,6 +38,11 @@ for (const [stderr, code] of classified) {
     t.true(failure.hint.length > 0);
   });
 }
+
+test('"dataset is busy" is a receive left running on the receiving host (75), but on this host it is not classified so', (t) => {
+  t.regex(classifyZfsError('cannot receive incremental stream: dataset is busy\n', 'remote').hint, /earlier receive into that dataset .* connection times out/);
+  t.is(classifyZfsError("cannot destroy 'p/h@s': dataset is busy\n", 'local').exitCode, ExitCode.internal);
+});
 
 test('firstErrorLine picks the line that says what failed, skipping usage text', (t) => {
   t.is(firstErrorLine('usage:\n\tdestroy ...\n\ncannot destroy: dataset is busy\n'), 'cannot destroy: dataset is busy');

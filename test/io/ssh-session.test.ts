@@ -1,6 +1,7 @@
-// The remote command line through a real sshd: hostile words reach zfs as one literal argument and run nothing.
+// The SSH session through a real sshd: hostile words reach zfs as one literal argument and run nothing; a command that hangs is given up.
 import test from 'ava';
 import { existsSync, rmSync } from 'node:fs';
+import { BackupError } from '../../src/core/exit-codes';
 import { remoteZfsCommand } from '../../src/core/remote-command';
 import { runCommand } from '../../src/io/command';
 import { resolveDestination } from '../../src/io/ssh-destination';
@@ -35,3 +36,17 @@ for (const word of hostile) {
     t.false(existsSync(PWNED));
   });
 }
+
+test('a remote command that does not end is given up after its timeout: exit 69 with one line; the link itself is not called silent', async (t) => {
+  const session = await openSession(await resolveDestination(runCommand, 'offsite', sshd.config), { execTimeoutSeconds: 1 });
+  try {
+    const started = Date.now();
+    const error = await t.throwsAsync(session.exec('sleep 30'), { instanceOf: BackupError });
+    t.is(error?.exitCode, 69);
+    t.regex(error?.message ?? '', /^a remote command on offsite \(root@\[127\.0\.0\.1\]:\d+\) did not finish within 1 s \(sleep 30\); the link answers, so look at zfs there/);
+    t.true(Date.now() - started < 10_000);
+    t.is(session.silence(), undefined, 'the link itself did not go silent');
+  } finally {
+    session.close();
+  }
+});

@@ -1,0 +1,184 @@
+// No run hangs: a link that goes silent (no reset, no close) while connecting, probing, streaming or checking ends the run within 90 s (exit 69, one line naming where); a receive it leaves alive is exit 75, and serve ends its own once its client is gone.
+import test, { type ExecutionContext } from 'ava';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCliAsync, type CliResult } from '../bed/cli';
+import { mountTree, pidsWithArgs, writeRandomFile } from '../bed/content';
+import { useBed } from '../bed/fixture';
+import { treeSignature, zfs, type TestPool } from '../bed/pools';
+import { startRelay, type Relay } from '../bed/relay';
+import { scratchDir } from '../bed/scratch';
+import { remoteShellWith, waitForEnd, waitForProcess, withArgs } from '../bed/watch';
+import { STALE_RECEIVE_SECONDS } from '../../src/core/receive-lease';
+
+const bed = useBed(test);
+const SHIPPED_CONFIG = readFileSync(new URL('../../etc/cyber-zfs-backup.ssh_config', import.meta.url), 'utf8');
+const PROMISE_MS = 90_000;
+
+let pools: { sender: TestPool; receiver: TestPool } | undefined;
+test.before(() => {
+  pools = { sender: bed.pool('czbls', '512M'), receiver: bed.pool('czblr', '512M') };
+});
+
+type Phase = 'connect' | 'probe' | 'stream' | 'check';
+type ConfigKind = 'shipped' | 'unset';
+
+/** One sender tree pushed once (full), then a snapshot with a few MiB more to push: its own receive root, and a serve key for it when asked. */
+async function scenario(name: string, receiver: 'plain' | 'serve') {
+  if (!pools) throw new Error('pools not created');
+  const local = `${pools.sender.name}/${name}`;
+  const root = `${pools.receiver.name}/r-${name}`;
+  const receive = `${root}/h`;
+  zfs('create', local);
+  zfs('create', `${local}/a`);
+  zfs('create', root);
+  const mnt = mkdtempSync(join(pools.sender.dir, `mnt-${name}-`));
+  mountTree(local, mnt);
+  writeRandomFile(mnt, 'first.bin', 300_000);
+  zfs('snapshot', '-r', `${local}@2026-10-01T00:00:00Z`);
+  const serve = receiver === 'serve' ? bed.sshd.addServeKey(name, ['--root', root]) : undefined;
+  const identity = serve?.key ?? bed.sshd.clientKey;
+  const direct = serve?.config ?? bed.sshd.config;
+  const push = (config: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) =>
+    runCliAsync(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', config, ...extra], { env });
+  const first = await push(direct, ['--force-non-incremental']);
+  if (first.code !== 0) throw new Error(`the first push of ${name} failed: ${first.stderr}`);
+  writeRandomFile(mnt, 'second.bin', 3 * 1048576);
+  writeRandomFile(join(mnt, 'a'), 'second.bin', 200_000);
+  zfs('snapshot', '-r', `${local}@2026-10-02T00:00:00Z`);
+  /** An ssh_config for `offsite` through the relay: the shipped file's settings after ours (first value wins), or nothing else. */
+  const relayConfig = (relay: Relay, kind: ConfigKind) => {
+    const kh = join(bed.sshd.dir, `known_hosts.${name}`);
+    writeFileSync(kh, `${bed.sshd.hostKeyLine.replace(`:${bed.sshd.port} `, `:${relay.port} `)}\n`);
+    const file = bed.sshd.writeConfig(`cfg.${name}`, [`Port ${relay.port}`, `UserKnownHostsFile ${kh}`], 'offsite', identity);
+    if (kind === 'shipped') appendFileSync(file, `\n${SHIPPED_CONFIG}`);
+    return file;
+  };
+  return { local, root, receive, serve, direct, push, relayConfig };
+}
+
+/** The one line a run ended with (every other line is --debug output). */
+function finalLines(r: CliResult): string[] {
+  return r.stderr.split('\n').filter((l) => l.startsWith('cyber-zfs-backup: '));
+}
+
+/** Starts the fault that silences the link in `phase`, for a run through `relay`. */
+function silenceIn(phase: Phase, relay: Relay, s: Awaited<ReturnType<typeof scenario>>, running: () => boolean): void {
+  const stop = () => !running();
+  if (phase === 'probe') {
+    // The first remote command of the run is the probe: freeze it as it starts, silence the link, let it go on.
+    const match = s.serve ? withArgs('serve', '--root', s.root) : remoteShellWith(s.receive);
+    void waitForProcess(bed.sshd.pid, match, 60_000, stop).then((pid) => {
+      if (pid === undefined) return;
+      try {
+        process.kill(pid, 'SIGSTOP');
+        relay.silence();
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+    });
+  }
+  if (phase === 'check') {
+    // Once zfs receive has read the whole stream and ended, what is left is the receiver's answer and the check.
+    void waitForProcess(bed.sshd.pid, withArgs('receive', s.receive), 60_000, stop).then(async (pid) => {
+      if (pid !== undefined && (await waitForEnd(pid, 60_000))) relay.silence();
+    });
+  }
+}
+
+const WHERE: Record<Phase, RegExp> = {
+  connect: /went silent while connecting \(the SSH handshake and login\): nothing came back for 30 s \(ConnectTimeout\)/,
+  probe: /went silent while probing the receiver: 3 keepalives, one every 10 s, went unanswered \(40 s\)/,
+  stream: /went silent mid-stream, after [\d.]+ MiB: 3 keepalives, one every 10 s, went unanswered \(40 s\)/,
+  check: /went silent after the stream was sent, while the receiver finished it and was checked .*: 3 keepalives, one every 10 s, went unanswered \(40 s\)/,
+};
+
+/** Runs a push through a relay that goes silent in `phase`; checks it ends in time with its line; returns it, the relay still silent. */
+async function deadRun(t: ExecutionContext, s: Awaited<ReturnType<typeof scenario>>, phase: Phase, kind: ConfigKind, whileSilent?: () => Promise<void>) {
+  const relay = await startRelay(bed.sshd.port, phase === 'connect' ? { silentAfter: 0 } : phase === 'stream' ? { silentAfter: 1048576 } : {});
+  t.teardown(() => relay.close());
+  let running = true;
+  const started = Date.now();
+  const run = s.push(s.relayConfig(relay, kind), ['--debug']).finally(() => (running = false));
+  silenceIn(phase, relay, s, () => running);
+  const silentAt = relay.silenced().then(() => Date.now());
+  const during = whileSilent ? relay.silenced().then(whileSilent) : undefined;
+  const r = await run;
+  const ended = Date.now();
+  await during;
+  // The promise runs from the moment the link goes silent (a busy machine may take long to get there).
+  const silentFor = ended - (await silentAt);
+  t.log(`${phase}, ${kind} config, ${s.serve ? 'serve' : 'plain'}: exit ${r.code} ${(silentFor / 1000).toFixed(1)} s after the link went silent (${((ended - started) / 1000).toFixed(1)} s in all): ${finalLines(r).join(' | ')}`);
+  t.is(r.code, 69, r.stderr.slice(-3000));
+  t.true(silentFor < PROMISE_MS, `the run ended ${silentFor} ms after the link went silent`);
+  t.deepEqual(finalLines(r).length, 1, r.stderr.slice(-3000));
+  t.regex(finalLines(r)[0] ?? '', /^cyber-zfs-backup: the link to offsite \(root@\[127\.0\.0\.1\]:\d+\) went silent /);
+  t.regex(finalLines(r)[0] ?? '', WHERE[phase]);
+  t.regex(
+    r.stderr,
+    kind === 'unset' ? /offsite: the ssh config sets no ServerAliveInterval .* applies its own: a keepalive every 10 s, 3 may go unanswered/ : /offsite: ServerAliveInterval 10 and ServerAliveCountMax 3 from the ssh config/,
+  );
+  return { relay, silentAt: await silentAt };
+}
+
+/** The link is back: the dead connection is gone (and with it the receive it fed); the next run leaves an exact mirror. */
+async function linkBack(t: ExecutionContext, s: Awaited<ReturnType<typeof scenario>>, relay: Relay) {
+  await relay.close();
+  for (let i = 0; i < 300 && pidsWithArgs(['receive', s.receive]).length > 0; i += 1) await new Promise((r) => setTimeout(r, 100));
+  const heal = await s.push(s.direct);
+  t.is(heal.code, 0, heal.stderr);
+  t.deepEqual(treeSignature(s.receive), treeSignature(s.local), 'names and GUIDs per dataset');
+}
+
+const cases: Array<[Phase, ConfigKind, 'plain' | 'serve']> = [
+  ['connect', 'shipped', 'plain'],
+  ['connect', 'unset', 'serve'],
+  ['probe', 'shipped', 'plain'],
+  ['probe', 'unset', 'serve'],
+  ['check', 'shipped', 'plain'],
+  ['check', 'unset', 'serve'],
+];
+
+for (const [phase, kind, receiver] of cases) {
+  test(`a link silent ${phase === 'connect' ? 'at connect' : phase === 'probe' ? 'during the probe' : 'during the check'} (${kind === 'shipped' ? 'the shipped ssh config' : 'an ssh config that sets nothing'}, ${receiver} receiver): exit 69 within 90 s with its line; once it is back, an exact mirror`, async (t) => {
+    const s = await scenario(`${phase}-${kind}`, receiver);
+    const { relay } = await deadRun(t, s, phase, kind);
+    await linkBack(t, s, relay);
+  });
+}
+
+test('a link silent mid-stream (the shipped ssh config, plain receiver): exit 69; the receive it left is exit 75 "still running there"; once the connection is gone, the next run heals', async (t) => {
+  const s = await scenario('stream-shipped', 'plain');
+  const { relay } = await deadRun(t, s, 'stream', 'shipped');
+  t.is(pidsWithArgs(['receive', s.receive]).length, 1, 'the dead run left its zfs receive running on the offsite host');
+  const busy = await s.push(s.direct);
+  t.is(busy.code, 75, busy.stderr);
+  t.is(finalLines(busy).length, 1, busy.stderr);
+  t.regex(busy.stderr, /^cyber-zfs-backup: push of \S+ \(incremental from @2026-10-01T00:00:00Z\) to offsite:\S+ cannot start: an earlier receive into that dataset is still running there, left by a run whose connection died; it ends when that connection times out there .*; run again after that, and the next run heals as usual$/m);
+  await linkBack(t, s, relay);
+});
+
+test('a link silent mid-stream (an ssh config that sets nothing, serve): exit 69; while its receive may still be fed, exit 75; once it has read nothing for the keepalive bound, serve ends it and the next run heals without waiting for the connection to time out', async (t) => {
+  const s = await scenario('stream-unset', 'serve');
+  // While the dead run still waits for its keepalives, another run (its own lock dir: the dead run
+  // holds this host's lock) finds the receive not yet counted as gone: exit 75, saying when it will be.
+  const { relay, silentAt } = await deadRun(t, s, 'stream', 'unset', async () => {
+    const early = await s.push(s.direct, [], { CYBER_ZFS_BACKUP_LOCK_DIR: scratchDir(t, 'czb-links-lock-') });
+    t.is(early.code, 75, early.stderr);
+    t.is(finalLines(early).length, 1, early.stderr);
+    t.regex(early.stderr, /cannot start: an earlier receive into that dataset is still running there, left by a run whose connection died; serve there ends it by itself once it has read nothing for a while \(for 127\.0\.0\.1 port \d+ since \S+Z, serve PID \d+; it has read nothing for \d+ s, and serve ends it once that passes 40 s, in about \d+ s\); run again after that, and the next run heals as usual$/m);
+    t.is(pidsWithArgs(['receive', s.receive]).length, 1, 'serve left the receive that was not yet counted as gone');
+  });
+  const serveLog = s.serve?.log ?? '';
+  const wait = silentAt + (STALE_RECEIVE_SECONDS + 6) * 1000 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  // The relay still holds the dead connection open: nothing but serve can end that receive now.
+  const heal = await s.push(s.direct);
+  t.is(heal.code, 0, heal.stderr);
+  t.deepEqual(treeSignature(s.receive), treeSignature(s.local), 'names and GUIDs per dataset');
+  const log = readFileSync(serveLog, 'utf8');
+  for (const line of log.split('\n').filter((l) => /ending the earlier|ended the earlier/.test(l))) t.log(line.replace(/^\S+ /, ''));
+  t.regex(log, /warning: ending the earlier receive into \S+ from 127\.0\.0\.1 port \d+ \(serve PID \d+, zfs receive PID \d+, sshd PID \d+\), asked for 127\.0\.0\.1 port \d+ .*: it has read nothing for \d+ s \(over 40 s\), so its client is gone/);
+  t.regex(log, /notice: ended the earlier receive into .*, asked for .*, in [\d.]+ s; this receive goes on/);
+  await relay.close();
+});

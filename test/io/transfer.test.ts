@@ -1,0 +1,52 @@
+// The transfer pipe without ssh or zfs: a program's output into a stand-in channel, with and without --bwlimit's in-process limiter.
+import test from 'ava';
+import { PassThrough, Writable } from 'node:stream';
+import type { ClientChannel } from 'ssh2';
+import { sendIntoChannel } from '../../src/io/transfer';
+
+/** Takes every byte at once, like an ssh channel with room to spare; exits 0 once the writer ends. */
+class Sink extends Writable {
+  readonly stderr = new PassThrough();
+  received = 0;
+  events: string[] = [];
+  constructor() {
+    // It closes when it says so (after its exit status), not when the writer ends.
+    super({ autoDestroy: false, emitClose: false });
+  }
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.received += chunk.length;
+    callback();
+  }
+  override _final(callback: () => void): void {
+    callback();
+    setTimeout(() => {
+      this.events.push('close');
+      this.emit('exit', 0);
+      this.emit('close');
+    }, 50);
+  }
+}
+
+const MIB = 1048576;
+const produce = (bytes: number) => ({ zfsProgram: 'head', sendArgs: ['-c', String(bytes), '/dev/zero'] });
+
+test('--bwlimit 8M on 16 MiB: at least 1.9 s, and 85% of the limit or more; every byte arrives; onSent comes before the channel closes', async (t) => {
+  const sink = new Sink();
+  const result = await sendIntoChannel(sink as unknown as ClientChannel, { ...produce(16 * MIB), bytesPerSecond: 8 * MIB, onSent: () => sink.events.push('sent') });
+  const rate = result.bytes / result.seconds;
+  t.log(`${result.bytes} bytes in ${result.seconds.toFixed(2)} s: ${(rate / MIB).toFixed(2)} MiB/s`);
+  t.is(result.sendExitCode, 0);
+  t.is(result.receiveExitCode, 0);
+  t.is(result.bytes, 16 * MIB);
+  t.is(sink.received, 16 * MIB);
+  t.true(result.seconds >= 1.9, `${result.seconds} s`);
+  t.true(rate >= 0.85 * 8 * MIB, `${(rate / MIB).toFixed(2)} MiB/s`);
+  t.deepEqual(sink.events, ['sent', 'close']);
+});
+
+test('without a limit the same stream is not held back', async (t) => {
+  const sink = new Sink();
+  const result = await sendIntoChannel(sink as unknown as ClientChannel, produce(16 * MIB));
+  t.is(sink.received, 16 * MIB);
+  t.true(result.seconds < 1.9, `${result.seconds} s`);
+});
