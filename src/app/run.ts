@@ -5,6 +5,7 @@ import type { Deps } from './deps';
 import { expireSnapshots } from './expire';
 import type { RunOptions } from './options';
 import { pushTree, type PushDeps } from './push';
+import { runRestore } from './restore';
 import { takeSnapshot } from './snapshot';
 
 export interface RunDeps extends Deps, PushDeps {
@@ -37,6 +38,10 @@ async function pushEverywhere(deps: RunDeps, options: RunOptions): Promise<Backu
  * offsite copy stays current; the run still ends with that refusal's exit code.
  */
 export async function runBackup(deps: RunDeps, options: RunOptions): Promise<void> {
+  if (options.actions.includes('restore')) {
+    await runRestore(deps, options);
+    return;
+  }
   const lock = acquireLock(deps.lockDir, options.dataset);
   try {
     await deps.zfs.capabilities();

@@ -1,6 +1,6 @@
 // The command line: every flag of cyber-zfs-backup 0.5 with the same meaning and defaults (yargs only).
 import yargs from 'yargs';
-import { ACTIONS, type Action, type Destination, type RunOptions } from '../app/options';
+import { ACTIONS, SOLO_ACTIONS, type Action, type Destination, type RunOptions } from '../app/options';
 import { datasetNameProblem } from '../core/names';
 import { DEFAULT_RETENTION } from '../core/retention';
 
@@ -62,9 +62,9 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     .option('action', {
       type: 'string',
       array: true,
-      choices: ACTIONS as unknown as string[],
+      choices: [...ACTIONS, ...SOLO_ACTIONS] as string[],
       default: [...ACTIONS],
-      describe: 'actions to run, in this order whatever the order given',
+      describe: 'actions to run, in this order whatever the order given; restore runs alone',
     })
     .option('dataset', { alias: 'pool', type: 'string', default: `${hostname}/${hostname}`, describe: 'root of the dataset tree (POOL/DATASET)' })
     .option('dry-run', { alias: ['no-act', 'n'], type: 'boolean', default: false, describe: 'plan and report, but create, destroy and send nothing' })
@@ -83,6 +83,7 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     .option('zfs-receive-dataset', { type: 'string', array: true, requiresArg: true, default: [`offsite/${hostname}`], describe: 'dataset on the offsite host that receives the tree; the Nth goes with the Nth --ssh-destination, one goes with all' })
     .option('use-sudo', { type: 'boolean', default: false, describe: 'run zfs on the offsite host with sudo -n' })
     .option('force-non-incremental', { type: 'boolean', default: false, describe: 'allow the first, full send when the offsite tree does not exist yet' })
+    .option('snapshot', { type: 'string', requiresArg: true, describe: "restore: the offsite copy's snapshot to restore (default: its newest)" })
     .epilogue(
       [
         'Exit status:',
@@ -121,8 +122,10 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
   const sshConfig = args.sshConfig === undefined ? undefined : String(args.sshConfig);
   if (sshConfig !== undefined && (sshConfig === '' || sshConfig.startsWith('-'))) throw new UsageError(`--ssh-config ${JSON.stringify(sshConfig)} is not a file path`);
   const chosen = (args.action as string[]).map((a) => a as Action);
+  const restore = restoreOptions(chosen, args.snapshot, sshDestinations, receiveDatasets);
   return {
-    actions: ACTIONS.filter((a) => chosen.includes(a)),
+    actions: restore.actions ?? ACTIONS.filter((a) => chosen.includes(a)),
+    snapshot: restore.snapshot,
     dataset,
     dryRun: Boolean(args.dryRun),
     retention: retention(args.retentionPolicy as unknown[]),
@@ -135,4 +138,23 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     verbose: Boolean(args.verbose),
     debug: Boolean(args.debug),
   };
+}
+
+/**
+ * restore runs alone, from one offsite copy; --snapshot belongs to it. A snapshot name is a plain
+ * word (a leading "@" is dropped, as people type it that way).
+ */
+function restoreOptions(chosen: readonly Action[], snapshotArg: unknown, sshDestinations: readonly string[], receiveDatasets: readonly string[]): { actions?: Action[]; snapshot: string | undefined } {
+  const restore = chosen.includes('restore');
+  const snapshot = snapshotArg === undefined ? undefined : String(snapshotArg).replace(/^@/, '');
+  if (!restore) {
+    if (snapshot !== undefined) throw new UsageError('--snapshot is for --action restore only');
+    return { snapshot };
+  }
+  if (chosen.some((a) => a !== 'restore')) throw new UsageError('--action restore runs alone; run the other actions in a separate command');
+  if (sshDestinations.length > 1 || receiveDatasets.length > 1) throw new UsageError('--action restore restores from one offsite copy: give one --ssh-destination and one --zfs-receive-dataset');
+  if (snapshot !== undefined && (!/^[A-Za-z0-9_.:-]+$/.test(snapshot) || snapshot.startsWith('-') || snapshot.length > 200)) {
+    throw new UsageError(`--snapshot ${JSON.stringify(snapshot)} is not a snapshot name (the part after "@": letters, digits and _ . : - only)`);
+  }
+  return { actions: ['restore'], snapshot };
 }
