@@ -18,7 +18,7 @@ _cyber_zfs_backup() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
     local options='--action --dataset --pool --dry-run --no-act -n --verbose -v --debug
         --retention-policy --force-destroy-lots --ssh-destination --ssh-config
-        --zfs-receive-dataset --use-sudo --force-non-incremental --help --version'
+        --zfs-receive-dataset --use-sudo --force-non-incremental --snapshot --help --version'
     COMPREPLY=()
 
     # --retention-policy takes three numbers: offer nothing while they are typed.
@@ -30,7 +30,7 @@ _cyber_zfs_backup() {
 
     case $prev in
         --action)
-            mapfile -t COMPREPLY < <(compgen -W 'snapshot expire push' -- "$cur")
+            mapfile -t COMPREPLY < <(compgen -W 'snapshot expire push restore' -- "$cur")
             return 0 ;;
         --dataset | --pool)
             mapfile -t COMPREPLY < <(compgen -W "$(zfs list -H -o name -t filesystem 2>/dev/null)" -- "$cur")
@@ -42,7 +42,7 @@ _cyber_zfs_backup() {
         --ssh-destination)
             mapfile -t COMPREPLY < <(compgen -W "$(_cyber_zfs_backup_ssh_hosts)" -- "$cur")
             return 0 ;;
-        --zfs-receive-dataset)
+        --zfs-receive-dataset | --snapshot)
             return 0 ;;
     esac
 
