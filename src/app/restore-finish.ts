@@ -12,6 +12,7 @@ import {
   propertyStateArgs,
   parentValuesArgs,
   wantedProperties,
+  type FilesystemState,
   type OriginalValues,
   type WantedState,
 } from '../core/restore-properties';
@@ -59,10 +60,21 @@ export async function restoreProperties(
       `${conflicts.length} restored filesystem(s) would mount where something is mounted now (the live tree?): ${shown.join(', ')}${conflicts.length > 5 ? ', …' : ''}; they stay canmount=noauto and never mount over it; to look inside, mount one elsewhere (zfs set mountpoint=/mnt/restored DATASET; zfs mount DATASET)`,
     );
   }
-  await runAll(deps, guardCommands(names.temp, before));
-  await runAll(deps, propertyCommands(names.temp, before, wanted));
-  await runAll(deps, fallbackCommands(names.temp, await states(deps, names.temp, openzfs), wanted));
-  await runAll(deps, canmountCommands(names.temp, await states(deps, names.temp, openzfs), canmount));
+  const guard = guardCommands(names.temp, before);
+  await runAll(deps, guard);
+  const pass = propertyCommands(names.temp, before, wanted);
+  await runAll(deps, pass);
+  // Only a plain `zfs inherit` can leave a received value in force: look again only after one.
+  if (pass.some((c) => c[0] === 'inherit' && c[1] !== '-S')) await runAll(deps, fallbackCommands(names.temp, await states(deps, names.temp, openzfs), wanted));
+  // The passes above leave canmount alone, and the guard set noauto locally: no need to list again.
+  const guarded = new Set(guard.map((c) => c[c.length - 1]));
+  const now = new Map(
+    [...before].map(([relative, state]): [string, FilesystemState] => [
+      relative,
+      guarded.has(joinDataset(names.temp, relative)) ? { ...state, canmount: { ...state.canmount, value: 'noauto', source: 'local' } } : state,
+    ]),
+  );
+  await runAll(deps, canmountCommands(names.temp, now, canmount));
   return { wanted, canmount };
 }
 

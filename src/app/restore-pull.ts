@@ -26,7 +26,9 @@ export function reportPull(result: PullResult, what: string, where: string, agai
   if (result.sendExitCode === 0 && result.receiveExitCode === 0) return;
   const prefix = `restore of ${what} from ${where} failed after ${mib(result.bytes)} MiB`;
   const recv = `zfs receive here exited ${result.receiveExitCode}${result.receiveSignal ? ` (${result.receiveSignal})` : ''}${result.receiveStderr.trim() ? ': ' + firstErrorLine(result.receiveStderr) : ''}`;
-  if (!result.sendStoppedByUs) {
+  // A send that failed on its own also ends the stream early: then its words say why, not the receive's.
+  const receiveSawEnd = /failed to read from stream|incomplete stream|end of stream/i.test(result.receiveStderr);
+  if (!result.sendStoppedByUs || (receiveSawEnd && result.sendExitCode !== null && result.sendExitCode !== 0)) {
     if (result.sendExitCode === null) {
       throw new BackupError(ExitCode.unavailable, `${prefix}: the connection closed without an exit status${result.sendSignal ? ` (signal ${result.sendSignal})` : ''}; check the link to the offsite host, then ${again}`);
     }

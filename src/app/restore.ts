@@ -8,6 +8,7 @@ import { chooseSnapshot, newerThan, planRestoreForward, restoreSendFlags, restor
 import { parseEncrypted, parseOriginalValues } from '../core/restore-properties';
 import { parseTree, type DatasetTree } from '../core/tree';
 import { destroyDatasetArgs, listTreeArgs, receiverResumable, restoreReceiveArgs, resumeReceiveArgs } from '../core/zfs-argv';
+import { classifyZfsError, firstErrorLine } from '../core/zfs-errors';
 import { acquireLock } from '../io/lock';
 import { mountedPaths } from '../io/mounts';
 import { holdTag, moveHold } from './base-hold';
@@ -60,22 +61,32 @@ async function listLocal(deps: Deps, caps: ZfsCapabilities, dataset: string): Pr
   return parseTree(dataset, result.stdout);
 }
 
-/** Checks on this host, before connecting: the target is free, its parent is there, the temporary name is valid. */
-async function checkTarget(deps: Deps, target: string, temp: string): Promise<string> {
+/**
+ * Checks on this host, before connecting, in one zfs command: the target is free, its parent is
+ * there, the temporary name is valid; and whether a cut restore left the temporary tree.
+ */
+async function checkTarget(deps: Deps, target: string, temp: string): Promise<{ parent: string; cutBefore: boolean }> {
   const slash = target.lastIndexOf('/');
   const parent = slash < 0 ? undefined : target.slice(0, slash);
-  const beside = `${parent ?? target}/restored`;
-  if (await deps.zfs.exists(target)) {
+  const problem = datasetNameProblem(temp);
+  if (problem) throw new BackupError(ExitCode.usage, `--dataset ${target} cannot be restored: its temporary name ${temp} is not valid (${problem}); choose a shorter name`);
+  const names = [target, ...(parent === undefined ? [] : [parent]), temp];
+  const listed = await deps.zfs.tryRun(['list', '-H', '-o', 'name', ...names]);
+  const missing = listed.stderr.split('\n').filter((l) => l.trim() !== '');
+  if (missing.some((l) => !/dataset does not exist/i.test(l))) {
+    const failure = classifyZfsError(listed.stderr, 'local');
+    throw new BackupError(failure.exitCode, `checking ${names.join(', ')} failed: ${firstErrorLine(listed.stderr)}; ${failure.hint}`);
+  }
+  const present = new Set(listed.stdout.split('\n').map((l) => l.trim()));
+  if (present.has(target)) {
     throw new BackupError(
       ExitCode.dataRefused,
-      `${target} already exists on this host, so nothing was restored; restore beside it with --dataset ${beside} (any name that does not exist yet), or rename or destroy ${target} first if the restore is to replace it`,
+      `${target} already exists on this host, so nothing was restored; restore beside it with --dataset ${parent ?? target}/restored (any name that does not exist yet), or rename or destroy ${target} first if the restore is to replace it`,
     );
   }
   if (parent === undefined) throw new BackupError(ExitCode.noInput, `pool ${target} does not exist on this host; create the pool first (zpool create), and restore into a dataset below it (e.g. --dataset ${target}/${target})`);
-  if (!(await deps.zfs.exists(parent))) throw new BackupError(ExitCode.noInput, `the parent ${parent} of --dataset ${target} does not exist on this host; create it (zpool create, or zfs create -p ${parent}) and run again`);
-  const problem = datasetNameProblem(temp);
-  if (problem) throw new BackupError(ExitCode.usage, `--dataset ${target} cannot be restored: its temporary name ${temp} is not valid (${problem}); choose a shorter name`);
-  return parent;
+  if (!present.has(parent)) throw new BackupError(ExitCode.noInput, `the parent ${parent} of --dataset ${target} does not exist on this host; create it (zpool create, or zfs create -p ${parent}) and run again`);
+  return { parent, cutBefore: present.has(temp) };
 }
 
 export async function restoreTree(deps: RestoreDeps, options: PushOptions): Promise<RestoreOutcome> {
@@ -83,8 +94,7 @@ export async function restoreTree(deps: RestoreDeps, options: PushOptions): Prom
   const caps = await zfs.capabilities();
   const target = options.dataset;
   const temp = restoringName(target);
-  const parent = await checkTarget(deps, target, temp);
-  const cutBefore = await zfs.exists(temp);
+  const { parent, cutBefore } = await checkTarget(deps, target, temp);
   const rd = options.receiveDataset;
   const where = `${options.sshDestination}:${rd}`;
   const { session, receiver, tree } = await connectAndProbe(deps, options);

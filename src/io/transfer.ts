@@ -187,10 +187,15 @@ export async function receiveFromChannel(channel: ClientChannel, options: PullOp
   channel.pipe(stdin);
   let receiveExited = false;
   let sendStoppedByUs = false;
+  let channelEnded = false;
+  channel.once('end', () => {
+    channelEnded = true;
+  });
   void receive.finally(() => {
     receiveExited = true;
     if (!channelClosed) {
-      sendStoppedByUs = true;
+      // After the end of the stream the sender has nothing more to say: closing stops nobody.
+      if (!channelEnded) sendStoppedByUs = true;
       channel.unpipe(stdin);
       channel.close();
       channel.resume();
