@@ -19,7 +19,7 @@ _cyber_zfs_backup() {
     local options='--action --dataset --pool --dry-run --no-act -n --verbose -v --debug
         --retention-policy --force-destroy-lots --ssh-destination --ssh-config
         --zfs-receive-dataset --use-sudo --force-non-incremental --bwlimit --metrics-file
-        --json --warning --critical --received --help --version'
+        --json --warning --critical --received --snapshot --help --version'
     COMPREPLY=()
 
     # On an offsite host: cyber-zfs-backup serve --root DATASET [--append-only] (the forced command of a key).
@@ -51,7 +51,7 @@ _cyber_zfs_backup() {
 
     case $prev in
         --action)
-            mapfile -t COMPREPLY < <(compgen -W 'snapshot expire push status' -- "$cur")
+            mapfile -t COMPREPLY < <(compgen -W 'snapshot expire push status restore' -- "$cur")
             return 0 ;;
         --dataset | --pool)
             mapfile -t COMPREPLY < <(compgen -W "$(zfs list -H -o name -t filesystem 2>/dev/null)" -- "$cur")
@@ -63,7 +63,7 @@ _cyber_zfs_backup() {
         --ssh-destination)
             mapfile -t COMPREPLY < <(compgen -W "$(_cyber_zfs_backup_ssh_hosts)" -- "$cur")
             return 0 ;;
-        --zfs-receive-dataset | --warning | --critical)
+        --zfs-receive-dataset | --warning | --critical | --snapshot)
             return 0 ;;
         --bwlimit)
             # A rate in bytes per second: offer the usual forms.

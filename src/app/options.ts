@@ -2,7 +2,9 @@
 import type { RetentionPolicy } from '../core/retention';
 
 export const ACTIONS = ['snapshot', 'expire', 'push'] as const;
-export type Action = (typeof ACTIONS)[number];
+/** Actions that run alone (never by default, never with another). */
+export const SOLO_ACTIONS = ['restore'] as const;
+export type Action = (typeof ACTIONS)[number] | (typeof SOLO_ACTIONS)[number];
 
 /** One offsite copy: where to connect, and the dataset there that receives the tree. */
 export interface Destination {
@@ -25,6 +27,8 @@ export interface RunOptions {
   hostname: string;
   /** --bwlimit: bytes per second every stream stays under; unset, no limit. */
   bwlimit?: number | undefined;
+  /** restore: the offsite copy's snapshot to restore (default: its newest). */
+  snapshot?: string | undefined;
 }
 
 /** What one push needs: the run's options with one of its destinations. */

@@ -1,19 +1,25 @@
 // The receiving side as a plain shell login (root, or `sudo -n zfs`): zfs command lines built by the one quoting function.
 import { parseCapabilities, type ZfsCapabilities } from '../core/capabilities';
 import { listReceivedArgs } from '../core/received-properties';
+import { encryptionArgs, originalValuesArgs } from '../core/restore-properties';
 import { remoteZfsBatch, remoteZfsCommand, remoteZfsSequence, splitBatch, type BatchPart } from '../core/remote-command';
 import type { RepairItem } from '../core/serve-protocol';
 import {
   abortReceiveArgs,
+  canEstimateSend,
   destroyDatasetArgs,
   existsArgs,
+  incrementalSendArgs,
   listResumeTokensArgs,
   listTreeArgs,
   receiveModeArgs,
   receiverResumable,
   resumeSendArgs,
+  parseSendSize,
   rollbackArgs,
+  sendSizeArgs,
   treeSendArgs,
+  usedArgs,
 } from '../core/zfs-argv';
 import type { SshSession } from '../io/ssh-session';
 import { makeInert } from './inert-tree';
@@ -83,7 +89,21 @@ function plainReceiver(session: SshSession, dataset: string, useSudo: boolean, c
       return treeFromListing(dataset, tree);
     },
     secure: (mountpoint) => secure(mountpoint),
-    openSend: (name, snapshot, flags) => session.openChannel(remoteZfsCommand(treeSendArgs(name, snapshot, flags), useSudo)),
+    openSend: (name, snapshot, flags, from) =>
+      session.openChannel(remoteZfsCommand(from === undefined ? treeSendArgs(name, snapshot, flags) : incrementalSendArgs(name, from, snapshot, flags), useSudo)),
+    async restoreInfo() {
+      const openzfs = caps.flavour === 'openzfs';
+      const commands = [originalValuesArgs(dataset, openzfs), ...(openzfs ? [encryptionArgs(dataset)] : [])];
+      const result = await session.exec(remoteZfsBatch(commands, useSudo));
+      const [received, encryption] = splitBatch(commands.length, result.stdout, result.stderr) as [BatchPart, BatchPart | undefined];
+      return { received, encryption };
+    },
+    async sendSize(name, snapshot, flags) {
+      const exact = canEstimateSend(caps) && flags.every((f) => caps.sendFlags.has(f));
+      const result = await zfs(exact ? sendSizeArgs(name, snapshot, flags) : usedArgs(name));
+      const bytes = result.code === 0 ? parseSendSize(result.stdout) : undefined;
+      return bytes === undefined ? undefined : { bytes, exact };
+    },
     openResumeSend: (token) => session.openChannel(remoteZfsCommand(resumeSendArgs(token), useSudo)),
   };
 }

@@ -1,6 +1,16 @@
 // The receiving side as an offsite host's `serve`: confined requests, JSON replies, and serve keeps the tree inert itself.
 import { parseCapabilities } from '../core/capabilities';
-import { parseListReply, parseProbeReply, parseReceiveReply, serveRequestCommand, type ProbeReply, type ServeRequest } from '../core/serve-protocol';
+import {
+  parseListReply,
+  parseProbeReply,
+  parseReceiveReply,
+  parseRestoreInfoReply,
+  parseSendSizeReply,
+  serveRequestCommand,
+  type ProbeReply,
+  type ServeRequest,
+} from '../core/serve-protocol';
+import { parseSendSize } from '../core/zfs-argv';
 import type { SshSession } from '../io/ssh-session';
 import { remoteFailure, serveFailure, treeFromListing, type Probed, type Receiver } from './receiver';
 
@@ -46,7 +56,18 @@ export function serveReceiver(session: SshSession, dataset: string, reply: Probe
     },
     // serve makes what arrived inert after every receive, whatever its outcome.
     secure: async () => {},
-    openSend: (name, snapshot, flags) => session.openChannel(serveRequestCommand({ verb: 'send', dataset: name, snapshot, flags: [...flags] })),
+    openSend: (name, snapshot, flags, from) => session.openChannel(serveRequestCommand({ verb: 'send', dataset: name, snapshot, flags: [...flags], ...(from === undefined ? {} : { from }) })),
+    async restoreInfo() {
+      const stdout = await run({ verb: 'restore-info', dataset }, `reading the properties of ${dataset}`);
+      const reply = parseRestoreInfoReply(stdout);
+      if (!reply) throw remoteFailure(`reading the properties of ${dataset}`, 'serve answered restore-info with something that is not a reply (an older serve? update cyber-zfs-backup on the offsite host)', 1);
+      return { received: reply.received, encryption: reply.encryption };
+    },
+    async sendSize(name, snapshot, flags) {
+      const reply = parseSendSizeReply(await run({ verb: 'send-size', dataset: name, snapshot, flags: [...flags] }, `estimating the send of ${name}@${snapshot}`));
+      const bytes = reply && reply.size.code === 0 ? parseSendSize(reply.size.stdout) : undefined;
+      return reply && bytes !== undefined ? { bytes, exact: reply.exact } : undefined;
+    },
     openResumeSend: (token) => session.openChannel(serveRequestCommand({ verb: 'resume-send', token })),
   };
   return { receiver, tree: treeFromListing(dataset, reply.tree) };

@@ -35,10 +35,23 @@ export interface Receiver {
   settle(mountpoint: string, lastReply: string): Promise<DatasetTree | undefined>;
   /** After a failed transfer: makes what arrived inert (serve already did). */
   secure(mountpoint: string): Promise<void>;
-  /** Opens `zfs send -R [-flags] DATASET@SNAPSHOT` there, for a restore to read. */
-  openSend(dataset: string, snapshot: string, flags: readonly string[]): Promise<ClientChannel>;
+  /**
+   * Opens `zfs send -R [-flags] DATASET@SNAPSHOT` there, for a restore to read; with `from`, only
+   * that dataset's snapshots after @from (`zfs send -I`), to bring a cut restore forward.
+   */
+  openSend(dataset: string, snapshot: string, flags: readonly string[], from?: string): Promise<ClientChannel>;
+  /** What a restore needs besides snapshots: the received (original) mount properties, and encryption (undefined where zfs has none). */
+  restoreInfo(): Promise<RestoreInfo>;
+  /** About how many bytes `openSend` without `from` would stream, and whether that is zfs's own estimate; undefined if it cannot say. */
+  sendSize(dataset: string, snapshot: string, flags: readonly string[]): Promise<{ bytes: number; exact: boolean } | undefined>;
   /** Opens `zfs send -t TOKEN` there: the rest of a cut restore. */
   openResumeSend(token: string): Promise<ClientChannel>;
+}
+
+/** The listings a restore reads (see restore-properties: originalValuesArgs, encryptionArgs). */
+export interface RestoreInfo {
+  received: BatchPart;
+  encryption: BatchPart | undefined;
 }
 
 export interface Probed {

@@ -6,6 +6,7 @@ import { expireSnapshots } from './expire';
 import type { RunOptions } from './options';
 import { pushTree, type PushDeps } from './push';
 import { failureOf, type RunFacts } from './run-record';
+import { runRestore } from './restore';
 import { takeSnapshot } from './snapshot';
 
 export interface RunDeps extends Deps, PushDeps {
@@ -46,6 +47,10 @@ async function pushEverywhere(deps: RunDeps, options: RunOptions, facts: RunFact
  * offsite copy stays current; the run still ends with that refusal's exit code.
  */
 export async function runBackup(deps: RunDeps, options: RunOptions): Promise<void> {
+  if (options.actions.includes('restore')) {
+    await runRestore(deps, options);
+    return;
+  }
   const lock = acquireLock(deps.lockDir, options.dataset);
   const facts: RunFacts = { startedAt: deps.now(), pushes: [], reported: [] };
   let failure: unknown;

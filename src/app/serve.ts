@@ -5,7 +5,22 @@ import { relativeDataset } from '../core/names';
 import { listReceivedArgs } from '../core/received-properties';
 import type { BatchPart } from '../core/remote-command';
 import { authorizeRequest, confinementProblem, describeRequest, refusalLine, type ListingReply, type ServePolicy, type ServeRequest } from '../core/serve-protocol';
-import { abortReceiveArgs, destroyDatasetArgs, existsArgs, listTreeArgs, receiveModeArgs, receiverResumable, resumeSendArgs, rollbackArgs, treeSendArgs } from '../core/zfs-argv';
+import { encryptionArgs, originalValuesArgs } from '../core/restore-properties';
+import {
+  abortReceiveArgs,
+  canEstimateSend,
+  destroyDatasetArgs,
+  existsArgs,
+  incrementalSendArgs,
+  listTreeArgs,
+  receiveModeArgs,
+  receiverResumable,
+  resumeSendArgs,
+  rollbackArgs,
+  sendSizeArgs,
+  treeSendArgs,
+  usedArgs,
+} from '../core/zfs-argv';
 import { firstErrorLine } from '../core/zfs-errors';
 import type { CommandResult } from '../io/command';
 import type { Lock } from '../io/lock';
@@ -132,8 +147,21 @@ export async function serveRequest(deps: ServeDeps, policy: ServePolicy, command
       case 'send': {
         const missing = request.flags.find((f) => !caps.sendFlags.has(f));
         if (missing !== undefined) return refuse(`send: this offsite host's zfs has no send -${missing}`);
-        const args = treeSendArgs(request.dataset, request.snapshot, request.flags);
+        const args = request.from === undefined ? treeSendArgs(request.dataset, request.snapshot, request.flags) : incrementalSendArgs(request.dataset, request.from, request.snapshot, request.flags);
         return await sendOut(deps, args, `zfs ${args.join(' ')} ${who}`);
+      }
+      case 'send-size': {
+        const exact = canEstimateSend(caps) && request.flags.every((f) => caps.sendFlags.has(f));
+        const size = await deps.zfs(exact ? sendSizeArgs(request.dataset, request.snapshot, request.flags) : usedArgs(request.dataset));
+        deps.reply(JSON.stringify({ serve: 1, size: listing(size), exact }));
+        return 0;
+      }
+      case 'restore-info': {
+        const openzfs = caps.flavour === 'openzfs';
+        const received = await deps.zfs(originalValuesArgs(request.dataset, openzfs));
+        const encryption = openzfs ? listing(await deps.zfs(encryptionArgs(request.dataset))) : undefined;
+        deps.reply(JSON.stringify({ serve: 1, received: listing(received), ...(encryption ? { encryption } : {}) }));
+        return 0;
       }
       case 'resume-send': {
         if (!caps.sendFlags.has('t')) return refuse("resume-send: this offsite host's zfs cannot resume a send (no send -t)");

@@ -1,6 +1,6 @@
 // The command line: every flag of cyber-zfs-backup 0.5 with the same meaning and defaults (yargs only).
 import yargs from 'yargs';
-import { ACTIONS, type Destination, type RunOptions } from '../app/options';
+import { ACTIONS, SOLO_ACTIONS, type Action, type Destination, type RunOptions } from '../app/options';
 import { DEFAULT_CRITICAL_SECONDS, DEFAULT_WARNING_SECONDS, parseAge } from '../core/age';
 import { datasetNameProblem } from '../core/names';
 import { parseRate } from '../core/rate';
@@ -112,7 +112,7 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
       array: true,
       // Neither choices nor a default here: yargs's choices check cannot read a repeated --action (the
       // last one counts), and a default would also fill in a bare --action, which 0.5 refused. Checked below.
-      describe: 'actions to run, in this order whatever the order given (default: snapshot expire push); status runs alone',
+      describe: 'actions to run, in this order whatever the order given (default: snapshot expire push); status and restore run alone',
     })
     .option('dataset', { alias: 'pool', type: 'string', default: `${hostname}/${hostname}`, describe: 'root of the dataset tree (POOL/DATASET)' })
     .option('dry-run', { alias: ['no-act', 'n'], type: 'boolean', default: false, describe: 'plan and report, but create, destroy and send nothing' })
@@ -137,6 +137,7 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     .option('critical', { type: 'string', requiresArg: true, describe: 'status: CRITICAL when the offsite newest snapshot is this old (default 50h)' })
     .option('received', { type: 'boolean', describe: 'status on the offsite host: every received tree below --dataset, worst first' })
     .option('bwlimit', { type: 'string', requiresArg: true, describe: 'limit every stream to RATE bytes per second (K, M, G: 1024-based), e.g. 20M' })
+    .option('snapshot', { type: 'string', requiresArg: true, describe: "restore: the offsite copy's snapshot to restore (default: its newest)" })
     .epilogue(
       [
         'Exit status:',
@@ -180,9 +181,10 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
   const sshConfig = sshConfigValue === undefined ? undefined : String(sshConfigValue);
   if (sshConfig !== undefined && (sshConfig === '' || sshConfig.startsWith('-'))) throw new UsageError(`--ssh-config ${JSON.stringify(sshConfig)} is not a file path`);
   const chosen = args.action === undefined ? [...ACTIONS] : lastGroup(args.action).map(String);
-  if (chosen.length === 0) throw new UsageError('--action needs a value: snapshot, expire, push (any of them) or status');
-  const unknown = chosen.find((a) => a !== 'status' && !(ACTIONS as readonly string[]).includes(a));
-  if (unknown !== undefined) throw new UsageError(`--action ${JSON.stringify(unknown)} is not one of ${ACTIONS.join(', ')}, status`);
+  if (chosen.length === 0) throw new UsageError('--action needs a value: snapshot, expire, push (any of them), status or restore');
+  const known: readonly string[] = [...ACTIONS, ...SOLO_ACTIONS, 'status'];
+  const unknown = chosen.find((a) => !known.includes(a));
+  if (unknown !== undefined) throw new UsageError(`--action ${JSON.stringify(unknown)} is not one of ${known.join(', ')}`);
   const metricsValue = args.metricsFile === undefined ? undefined : lastValue(args.metricsFile);
   const metricsFile = metricsValue === undefined ? undefined : String(metricsValue);
   if (metricsFile !== undefined && (metricsFile === '' || metricsFile.startsWith('-'))) throw new UsageError(`--metrics-file ${JSON.stringify(metricsFile)} is not a file path`);
@@ -200,8 +202,10 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     if ('problem' in rate) throw new UsageError(`--bwlimit ${rate.problem}`);
     bwlimit = rate.bytesPerSecond;
   }
+  const restore = restoreOptions(chosen as Action[], args.snapshot === undefined ? undefined : lastValue(args.snapshot), sshDestinations, receiveDatasets);
   return {
-    actions: status ? [] : ACTIONS.filter((a) => chosen.includes(a)),
+    actions: status ? [] : restore.actions ?? ACTIONS.filter((a) => chosen.includes(a)),
+    snapshot: restore.snapshot,
     dataset,
     dryRun: Boolean(args.dryRun),
     retention: retention(lastGroup(args.retentionPolicy)),
@@ -217,4 +221,23 @@ export async function parseArgs(argv: string[], hostname: string, version: strin
     ...(metricsFile === undefined ? {} : { metricsFile }),
     ...(bwlimit === undefined ? {} : { bwlimit }),
   };
+}
+
+/**
+ * restore runs alone, from one offsite copy; --snapshot belongs to it. A snapshot name is a plain
+ * word (a leading "@" is dropped, as people type it that way).
+ */
+function restoreOptions(chosen: readonly Action[], snapshotArg: unknown, sshDestinations: readonly string[], receiveDatasets: readonly string[]): { actions?: Action[]; snapshot: string | undefined } {
+  const restore = chosen.includes('restore');
+  const snapshot = snapshotArg === undefined ? undefined : String(snapshotArg).replace(/^@/, '');
+  if (!restore) {
+    if (snapshot !== undefined) throw new UsageError('--snapshot is for --action restore only');
+    return { snapshot };
+  }
+  if (chosen.some((a) => a !== 'restore')) throw new UsageError('--action restore runs alone; run the other actions in a separate command');
+  if (sshDestinations.length > 1 || receiveDatasets.length > 1) throw new UsageError('--action restore restores from one offsite copy: give one --ssh-destination and one --zfs-receive-dataset');
+  if (snapshot !== undefined && (!/^[A-Za-z0-9_.:-]+$/.test(snapshot) || snapshot.startsWith('-') || snapshot.length > 200)) {
+    throw new UsageError(`--snapshot ${JSON.stringify(snapshot)} is not a snapshot name (the part after "@": letters, digits and _ . : - only)`);
+  }
+  return { actions: ['restore'], snapshot };
 }

@@ -56,7 +56,8 @@ async function main(): Promise<number> {
     import('../io/zfs'),
     import('./recording'),
   ]);
-  const log = createLogger({ level: options.debug ? 'debug' : options.verbose || options.dryRun ? 'info' : 'warn', journal, out: process.stderr });
+  // A restore is run by hand, under stress: it says what it does without -v.
+  const log = createLogger({ level: options.debug ? 'debug' : options.verbose || options.dryRun || options.actions.includes('restore') ? 'info' : 'warn', journal, out: process.stderr });
   const zfsProgram = process.env.CYBER_ZFS_BACKUP_ZFS ?? 'zfs';
   const report = (error: BackupError) => {
     say(`cyber-zfs-backup: ${error.message}`);

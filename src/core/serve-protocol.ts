@@ -36,8 +36,15 @@ export type ServeRequest =
   | { verb: 'repair'; items: RepairItem[] }
   /** Discard an interrupted receive's partial state (`zfs receive -A`). */
   | { verb: 'abort'; dataset: string }
-  /** A read-only `zfs send -R` of one snapshot of the tree, for restore. */
-  | { verb: 'send'; dataset: string; snapshot: string; flags: string[] }
+  /**
+   * A read-only `zfs send -R` of one snapshot of the tree, for restore; with `from`, one dataset's
+   * snapshots after @from up to it (`zfs send -I`, no -R: a cut restore brought forward).
+   */
+  | { verb: 'send'; dataset: string; snapshot: string; flags: string[]; from?: string }
+  /** About how many bytes that `send` (without `from`) would stream: `zfs send -n -P`, or the space the tree uses. */
+  | { verb: 'send-size'; dataset: string; snapshot: string; flags: string[] }
+  /** What a restore needs besides snapshots: the received (original) canmount/readonly/mountpoint, and encryption. */
+  | { verb: 'restore-info'; dataset: string }
   /** A read-only `zfs send -t TOKEN` that resumes a cut restore (serve checks what the token names). */
   | { verb: 'resume-send'; token: string };
 
@@ -51,13 +58,20 @@ function requestWords(request: ServeRequest): string[] {
     case 'probe':
     case 'list':
     case 'abort':
+    case 'restore-info':
       return [request.verb, request.dataset];
     case 'receive':
       return ['receive', request.dataset, `mode=${request.mode}`, ...(request.tree === request.dataset ? [] : [`tree=${request.tree}`]), `mountpoint=${request.mountpoint}`];
     case 'repair':
       return ['repair', ...request.items.map((i) => (i.kind === 'rollback' ? `rollback=${i.dataset}@${i.snapshot}` : `destroy=${i.dataset}`))];
     case 'send':
-      return ['send', `${request.dataset}@${request.snapshot}`, ...(request.flags.length > 0 ? [`flags=${request.flags.join('')}`] : [])];
+    case 'send-size':
+      return [
+        request.verb,
+        `${request.dataset}@${request.snapshot}`,
+        ...(request.flags.length > 0 ? [`flags=${request.flags.join('')}`] : []),
+        ...(request.verb === 'send' && request.from !== undefined ? [`from=${request.from}`] : []),
+      ];
     case 'resume-send':
       return ['resume-send', request.token];
   }
@@ -148,7 +162,8 @@ export function authorizeRequest(command: string | undefined, policy: ServePolic
   switch (verb) {
     case 'probe':
     case 'list':
-    case 'abort': {
+    case 'abort':
+    case 'restore-info': {
       if (args.length !== 1) return refuse(`${verb} takes one dataset`);
       const dataset = args[0] as string;
       const problem = confinementProblem(dataset, policy);
@@ -192,26 +207,30 @@ export function authorizeRequest(command: string | undefined, policy: ServePolic
       }
       return { ok: true, request: { verb: 'repair', items } };
     }
-    case 'send': {
+    case 'send':
+    case 'send-size': {
       const missing = one(1);
       if (missing) return refuse(missing);
       const [full = '', ...rest] = args;
       const s = snapshotProblem(full, policy);
-      if (s.problem) return refuse(`send: ${s.problem}`);
-      const opts = options(rest, ['flags']);
-      if (typeof opts === 'string') return refuse(`send: ${opts}`);
+      if (s.problem) return refuse(`${verb}: ${s.problem}`);
+      const opts = options(rest, verb === 'send' ? ['flags', 'from'] : ['flags']);
+      if (typeof opts === 'string') return refuse(`${verb}: ${opts}`);
       const flags = [...(opts.get('flags') ?? '')];
       const unknown = flags.find((f) => !(RESTORE_SEND_FLAGS as readonly string[]).includes(f));
-      if (unknown !== undefined) return refuse(`send: flag -${unknown} is not one a restore uses (${RESTORE_SEND_FLAGS.join(' ')})`);
-      if (new Set(flags).size !== flags.length) return refuse('send: a flag is given twice');
-      return { ok: true, request: { verb: 'send', dataset: s.dataset, snapshot: s.snapshot, flags } };
+      if (unknown !== undefined) return refuse(`${verb}: flag -${unknown} is not one a restore uses (${RESTORE_SEND_FLAGS.join(' ')})`);
+      if (new Set(flags).size !== flags.length) return refuse(`${verb}: a flag is given twice`);
+      const from = opts.get('from');
+      if (from !== undefined && (!SNAPSHOT_NAME.test(from) || from.startsWith('-'))) return refuse(`send: from=${JSON.stringify(from)} is not a snapshot name this serve accepts (letters, digits and _ . : - only)`);
+      if (verb === 'send-size') return { ok: true, request: { verb, dataset: s.dataset, snapshot: s.snapshot, flags } };
+      return { ok: true, request: { verb, dataset: s.dataset, snapshot: s.snapshot, flags, ...(from === undefined ? {} : { from }) } };
     }
     case 'resume-send': {
       if (args.length !== 1 || !TOKEN.test(args[0] as string)) return refuse('resume-send takes one receive_resume_token');
       return { ok: true, request: { verb: 'resume-send', token: args[0] as string } };
     }
     default:
-      return refuse(`${JSON.stringify(verb)} is not something serve does (probe, list, receive, repair, abort, send, resume-send)`);
+      return refuse(`${JSON.stringify(verb)} is not something serve does (probe, list, receive, repair, abort, send, send-size, restore-info, resume-send)`);
   }
 }
 
@@ -274,6 +293,32 @@ function lastJsonLine(stdout: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** serve's answer to restore-info: the offsite copy's received values, and (where zfs has encryption) which datasets are encrypted. */
+export interface RestoreInfoReply {
+  serve: 1;
+  received: ListingReply;
+  encryption?: ListingReply;
+}
+
+/** serve's answer to send-size: the output of `zfs send -n -P` (exact) or of `zfs get used` (a rough upper bound). */
+export interface SendSizeReply {
+  serve: 1;
+  size: ListingReply;
+  exact: boolean;
+}
+
+export function parseRestoreInfoReply(stdout: string): RestoreInfoReply | undefined {
+  const reply = lastJsonLine(stdout) as RestoreInfoReply | undefined;
+  if (!reply || reply.serve !== 1 || !isListing(reply.received) || (reply.encryption !== undefined && !isListing(reply.encryption))) return undefined;
+  return reply;
+}
+
+export function parseSendSizeReply(stdout: string): SendSizeReply | undefined {
+  const reply = lastJsonLine(stdout) as SendSizeReply | undefined;
+  if (!reply || reply.serve !== 1 || !isListing(reply.size) || typeof reply.exact !== 'boolean') return undefined;
+  return reply;
 }
 
 /** The one line serve prints on stderr when it refuses; the sender recognises it by its start. */

@@ -142,3 +142,42 @@ export function rootSnapshotsArgs(dataset: string): string[] {
 export function holdsArgs(dataset: string, snapshots: readonly string[]): string[] {
   return ['holds', '-H', ...snapshots.map((s) => `${dataset}@${s}`)];
 }
+
+/** A restore bringing one dataset forward on its own: its snapshots after @from up to @snapshot (no -R). */
+export function incrementalSendArgs(dataset: string, from: string, snapshot: string, flags: readonly string[]): string[] {
+  return ['send', ...flags.map((f) => `-${f}`), '-I', `@${from}`, `${dataset}@${snapshot}`];
+}
+
+/** How many bytes treeSendArgs would stream, without sending (OpenZFS `send -n -P`). */
+export function sendSizeArgs(dataset: string, snapshot: string, flags: readonly string[]): string[] {
+  return ['send', '-n', '-P', '-R', ...flags.map((f) => `-${f}`), `${dataset}@${snapshot}`];
+}
+
+/** Where `send -n -P` is missing: the space the tree uses, a rough upper bound of its stream. */
+export function usedArgs(dataset: string): string[] {
+  return ['get', '-H', '-p', '-o', 'value', 'used', dataset];
+}
+
+/** Whether this zfs can estimate a send's size. */
+export function canEstimateSend(caps: ZfsCapabilities): boolean {
+  return caps.sendFlags.has('n') && caps.sendFlags.has('P');
+}
+
+/** Bytes from sendSizeArgs' output (a "size N" line) or usedArgs' (one number); undefined when neither. */
+export function parseSendSize(stdout: string): number | undefined {
+  const m = /^size\s+(\d+)\s*$/m.exec(stdout) ?? /^\s*(\d+)\s*$/.exec(stdout);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * The local receive of a restore, never mounted (-u), resumable where this zfs can (-s); where it
+ * takes -o, mountpoint=none keeps every filesystem of the half-restored tree from mounting at a
+ * reboot in between (a child's own mount point is masked too); the real ones are set back after.
+ */
+export function restoreReceiveArgs(dataset: string, local: ZfsCapabilities, whole: boolean): string[] {
+  return ['receive', '-u', ...(receiverResumable(local) ? ['-s'] : []), ...(whole && local.receiveSetsProperties ? ['-o', 'mountpoint=none'] : []), dataset];
+}
+
+export function renameArgs(from: string, to: string): string[] {
+  return ['rename', from, to];
+}

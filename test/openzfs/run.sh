@@ -11,7 +11,7 @@ set -uo pipefail
 D="$(cd "$(dirname "$0")" && pwd)"
 . "$D/lib.sh"
 cd "$D/../.."
-: "${OZV_TEST_FILES:=test/cli/snapshot-expire.test.ts test/cli/push.test.ts test/openzfs/openzfs-paths.test.ts test/openzfs/serve-openzfs.test.ts test/openzfs/status-openzfs.test.ts}"
+: "${OZV_TEST_FILES:=test/cli/snapshot-expire.test.ts test/cli/push.test.ts test/openzfs/openzfs-paths.test.ts test/openzfs/serve-openzfs.test.ts test/openzfs/status-openzfs.test.ts test/cli/restore.test.ts test/openzfs/restore-encrypted.test.ts}"
 : "${OZV_TEST_TIMEOUT:=3600}"
 if [ "$(id -u)" != 0 ]; then
   echo "test/openzfs/run.sh: needs root (image build, qemu, 9p share): sudo npm run test:openzfs" >&2
