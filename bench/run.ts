@@ -11,7 +11,7 @@ import { ensureZfs, stopZfs } from '../test/bed/zfs-daemon';
 import { countRows, enableRemoteWrappers, runCounts, type CountsResult } from './counts';
 import { createCpuGroups, type CpuGroups } from './cpu-groups';
 import { dailySummary, runDaily, type DailyResult } from './daily';
-import { formatTable, loadAverage, MiB, round, verdict } from './lib';
+import { formatTable, loadAverage, median, MiB, round, timedSync, verdict } from './lib';
 import { plannerRows, runPlanners, type PlannersResult } from './planners';
 import { runStartup, startupOverhead, startupRows, type StartupResult } from './startup';
 import { METHODS, runThroughput, THROUGHPUT_HEADER, throughputRows, type Method, type ThroughputResult } from './throughput';
@@ -42,6 +42,7 @@ const { values } = parseArgs({
     'daily-datasets': { type: 'string', default: '50' },
     'daily-snapshots': { type: 'string', default: '200' },
     'daily-rounds': { type: 'string', default: '3' },
+    'login-rc': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -50,7 +51,7 @@ if (values.help) {
   process.stdout.write(
     'usage: npm run bench -- [--only startup,planners,throughput,counts] [--size-mib 1024,4096] [--runs 3] [--startup-runs 15]\n' +
       `       [--methods ${METHODS.join(',')}] [--large-methods openssh,cli,cli-alt]\n` +
-      '       [--alt-cli OTHER/dist/cyber-zfs-backup.mjs [--alt-env K=V,K=V] [--alt2-env K=V,K=V]] [--daily-datasets 50] [--daily-snapshots 200] [--daily-rounds 3]\n' +
+      '       [--alt-cli OTHER/dist/cyber-zfs-backup.mjs [--alt-env K=V,K=V] [--alt2-env K=V,K=V]] [--daily-datasets 50] [--daily-snapshots 200] [--daily-rounds 3] [--login-rc]\n' +
       '       [--planner-datasets 100] [--planner-snapshots 10000] [--planner-limit 20] [--count-sizes 100,200] [--count-datasets 50]\n' +
       'Needs root (zfs-fuse pools, sshd). Prints tables and writes bench-results/bench-<time>.json and bench-results/latest.json.\n',
   );
@@ -196,7 +197,20 @@ async function main(): Promise<number> {
       groups = createCpuGroups('run');
       if (!groups) throw new Error('cannot make cgroups under /sys/fs/cgroup (cpuacct or v2) to account CPU per process');
       groups.group('sshd').add(Number(readFileSync(join(sshd.dir, 'sshd.pid'), 'utf8').trim()));
-      enableRemoteWrappers(sshd, join(BENCH_DIR, 'wrap', 'remote'), remoteLog, { CZB_BENCH_RECV_CGROUP: groups.group('recv').dir, CZB_BENCH_REMOTE_TIMES: join(scratch, 'remote-times.log') });
+      // What one login costs here with root's own shell start-up files, before the bench's sshd skips them.
+      const rc = [1, 2].map(() => timedSync('ssh', ['-F', sshd!.config, 'offsite', 'true']).seconds);
+      enableRemoteWrappers(sshd, join(BENCH_DIR, 'wrap', 'remote'), remoteLog, {
+        CZB_BENCH_RECV_CGROUP: groups.group('recv').dir,
+        CZB_BENCH_REMOTE_TIMES: join(scratch, 'remote-times.log'),
+        // bash sources ~/.bashrc for a command run by sshd only at shell level 1: SHLVL=1 makes it 2.
+        ...(values['login-rc'] ? {} : { SHLVL: '1' }),
+      });
+      const lean = [1, 2, 3].map(() => timedSync('ssh', ['-F', sshd!.config, 'offsite', 'true']).seconds);
+      result.environment.login = { withRootShellStartupSeconds: median(rc), benchSeconds: median(lean), skipsRootShellStartup: !values['login-rc'] };
+      output.push(
+        `Logins: "ssh offsite true" takes ${round(median(rc), 2)} s here with root's shell start-up files (~/.bashrc), ${round(median(lean), 2)} s as the bench's sshd runs it` +
+          (values['login-rc'] ? ' (--login-rc: the same)\n' : ' (SetEnv SHLVL=1: bash skips ~/.bashrc; --login-rc keeps it).\n   Every remote command of a push pays one login: the tool makes 2 (serve) or 3 (plain shell), the OpenSSH pipeline 1.\n'),
+      );
     }
     if (only.has('throughput') && sshd && groups) {
       const methods = String(values.methods).split(',').map((m) => m.trim()) as Method[];

@@ -30,6 +30,8 @@ export interface StreamRequest {
   zfs?: string;
   sendArgs: string[];
   receiveArgs: string[];
+  /** A remote command instead of `zfs RECEIVEARGS` (transport-only measurements, e.g. `cat > /dev/null`). */
+  remoteCommand?: string;
   /** Extra ssh options for OpenSSH's client, e.g. ["-c", "aes128-gcm@openssh.com"]. */
   sshOptions?: string[];
   /** Prefix for the ssh client's argv (the benchmark's cgroup wrapper). */
@@ -115,7 +117,7 @@ async function tunedChannel(r: StreamRequest, command: string): Promise<{ channe
 
 async function run(r: StreamRequest): Promise<StreamReport> {
   const zfs = r.zfs ?? 'zfs';
-  const command = remoteZfsCommand(r.receiveArgs, false);
+  const command = r.remoteCommand ?? remoteZfsCommand(r.receiveArgs, false);
   const t0 = now();
   const c0 = cpu();
   const report = (partial: Omit<StreamReport, 'carrier' | 'seconds' | 'cpuSeconds'>): StreamReport => ({ carrier: r.carrier, seconds: now() - t0, cpuSeconds: cpu() - c0, ...partial });
