@@ -1,8 +1,10 @@
-// Bundles the CLI into one executable ESM file that runs on Debian's Node 18 (no native add-ons).
+// Bundles the CLI into ESM files that run on Debian's Node 18 (no native add-ons): the entry, and lib/ chunks loaded on demand.
 import { defineConfig } from 'tsup';
 
+const ENTRY = 'cyber-zfs-backup';
+
 export default defineConfig({
-  entry: { 'cyber-zfs-backup': 'src/cli/main.ts' },
+  entry: { [ENTRY]: 'src/cli/main.ts' },
   format: ['esm'],
   outExtension: () => ({ js: '.mjs' }),
   platform: 'node',
@@ -12,7 +14,13 @@ export default defineConfig({
   // Bundle every dependency except the optional native add-ons: ssh2 then runs in pure JS.
   noExternal: [/^(?!cpu-features$)(?!.*\.node$)/],
   external: ['cpu-features', /\.node$/],
-  splitting: false,
+  // The entry holds only the flags (yargs) and main; a run, serve, ssh2 and pino are imported when
+  // needed, from dist/lib/. --help and usage errors then compile ~100 KB instead of ~750 KB
+  // (node -e 0 + ~125 ms -> + ~50 ms here).
+  splitting: true,
+  esbuildOptions(options) {
+    options.chunkNames = 'lib/[name]-[hash]';
+  },
   sourcemap: false,
   clean: true,
   define: { __VERSION__: JSON.stringify(process.env.npm_package_version ?? '0.0.0-dev') },
@@ -20,6 +28,19 @@ export default defineConfig({
   minify: true,
   keepNames: true,
   banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __czbCreateRequire } from 'node:module';\nconst require = __czbCreateRequire(import.meta.url);",
+    js: "import { createRequire as __czbCreateRequire } from 'node:module';\nconst require = __czbCreateRequire(import.meta.url);",
   },
+  // Only the entry is a program: it alone gets the #! line and mode 0755; the chunks are plain 0644 modules.
+  plugins: [
+    {
+      name: 'entry-shebang',
+      renderChunk(code, info) {
+        if (info.path.endsWith(`/${ENTRY}.mjs`)) {
+          info.mode = 0o755;
+          return { code: `#!/usr/bin/env node\n${code}` };
+        }
+        return undefined;
+      },
+    },
+  ],
 });

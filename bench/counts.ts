@@ -50,26 +50,31 @@ export interface CountsOptions {
   benchDir: string;
   scratch: string;
   pools: TestPool[];
+  /** Where the remote wrapper logs (enableRemoteWrappers was called with it). */
+  remoteLog: string;
   say: (line: string) => void;
 }
 
-/** Makes the loopback sshd put bench/wrap/remote first on PATH (SetEnv) and reload its config (SIGHUP re-executes it). */
-export function enableRemoteCounting(sshd: TestSshd, wrapDir: string, log: string): void {
+/**
+ * Makes the loopback sshd put bench/wrap/remote first on PATH and pass the wrappers' variables
+ * (SetEnv; config appended once, SIGHUP re-executes it under the same PID), then waits until a
+ * session sees them: the wrapper logs a probe line to `log` (CZB_BENCH_REMOTE_LOG).
+ */
+export function enableRemoteWrappers(sshd: TestSshd, wrapDir: string, log: string, vars: Record<string, string> = {}): void {
   const config = join(sshd.dir, 'sshd_config');
-  if (readFileSync(config, 'utf8').includes('CZB_BENCH_REMOTE_LOG')) return;
-  appendFileSync(config, `SetEnv PATH=${wrapDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin CZB_BENCH_REMOTE_LOG=${log}\n`);
-  const pid = Number(readFileSync(join(sshd.dir, 'sshd.pid'), 'utf8').trim());
-  process.kill(pid, 'SIGHUP');
-}
-
-function waitForRemoteCounting(sshd: TestSshd, log: string): void {
+  if (!readFileSync(config, 'utf8').includes('CZB_BENCH_REMOTE_LOG')) {
+    const extra = Object.entries(vars).map(([k, v]) => `${k}=${v}`).join(' ');
+    appendFileSync(config, `SetEnv PATH=${wrapDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin CZB_BENCH_REMOTE_LOG=${log}${extra ? ' ' + extra : ''}\n`);
+    const pid = Number(readFileSync(join(sshd.dir, 'sshd.pid'), 'utf8').trim());
+    process.kill(pid, 'SIGHUP');
+  }
   for (let i = 0; i < 50; i += 1) {
     writeFileSync(log, '');
     const r = timedSync('ssh', ['-F', sshd.config, 'offsite', 'env', 'X=1', 'zfs', 'list', '-H', '-o', 'name', '-d', '0']);
     if (r.status === 0 && readFileSync(log, 'utf8').includes('zfs list')) return;
     timedSync('sleep', ['0.2']);
   }
-  throw new Error('the sshd did not pick up the counting PATH after SIGHUP');
+  throw new Error('the sshd did not pick up the wrappers\' PATH after SIGHUP');
 }
 
 function lines(file: string): string[] {
@@ -120,10 +125,8 @@ function buildTree(o: CountsOptions, src: TestPool, dst: TestPool, n: number): {
 export function runCounts(o: CountsOptions): CountsResult {
   const dir = mkdtempSync(join(o.scratch, 'counts-'));
   const localLog = join(dir, 'local.log');
-  const remoteLog = join(dir, 'remote.log');
+  const remoteLog = o.remoteLog;
   const localWrap = join(o.benchDir, 'wrap', 'local');
-  enableRemoteCounting(o.sshd, join(o.benchDir, 'wrap', 'remote'), remoteLog);
-  waitForRemoteCounting(o.sshd, remoteLog);
   const src = createPool('czbbench', '1G');
   o.pools.push(src);
   const dst = createPool('czbbench', '1G');

@@ -16,7 +16,10 @@ interface ProfileNode {
   children?: number[];
 }
 
-/** Self time per function and per bundled package (from the `// node_modules/x/...` markers tsup leaves in the bundle). */
+/**
+ * Self time per function and per part of the bundle: the entry's lines by the `// node_modules/x/...`
+ * markers tsup leaves in an unminified build, and each dist/lib/ module by its name (ssh-session, logger…).
+ */
 export function summarizeProfile(file: string, bundle: string, top: number): string[] {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -37,7 +40,8 @@ export function summarizeProfile(file: string, bundle: string, top: number): str
     const f = nodes.get(id)?.callFrame;
     if (!f) continue;
     total += us;
-    const where = f.url.endsWith('cyber-zfs-backup.mjs') ? (owner[f.lineNumber] ?? '?') : f.url === '' ? '(vm)' : f.url.replace(/^node:/, 'node:');
+    const lib = /\/dist\/lib\/([\w-]+?)-[A-Z0-9]{8}\.mjs$/.exec(f.url);
+    const where = f.url.endsWith('cyber-zfs-backup.mjs') ? (owner[f.lineNumber] ?? '?') : lib ? `dist/lib/${lib[1]}` : f.url === '' ? '(vm)' : f.url.replace(/^node:/, 'node:');
     const key = `${f.functionName || '(anonymous)'} [${where}]`;
     byFunction.set(key, (byFunction.get(key) ?? 0) + us);
     byOwner.set(where, (byOwner.get(where) ?? 0) + us);

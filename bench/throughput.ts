@@ -1,56 +1,123 @@
-// Push throughput of a tree of incompressible data: local zfs pipe, OpenSSH pipe and the CLI, interleaved runs, medians and CPU.
+// Push throughput of a tree of incompressible data by every carrier (local pipe, OpenSSH, the CLI, stream prototypes), interleaved runs, medians, and CPU per GiB for each process.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { snapshotNameFor } from '../src/core/names';
 import { createPool, type TestPool } from '../test/bed/pools';
 import type { TestSshd } from '../test/bed/sshd';
-import { machineCpu, median, MiB, must, procCpu, round, timedAsync, timedSync, waitForNoChildren, zfsFusePid, type Cell } from './lib';
+import type { CpuGroup } from './cpu-groups';
+import { machineCpu, median, MiB, must, procCpu, round, timedAsync, timedSync, zfsFusePid, type Cell } from './lib';
+import type { StreamReport, StreamRequest } from './stream-child';
 
-export type Method = 'local' | 'openssh' | 'openssh-gcm' | 'cli';
+export const METHODS = ['local', 'openssh', 'openssh-gcm', 'cli', 'cli-alt', 'cli-alt2', 'ssh2', 'ssh2-tuned', 'ssh2-tuned-nodelay', 'openssh-fd', 'openssh-relay', 'openssh-relay-gcm'] as const;
+export type Method = (typeof METHODS)[number];
+
+export const METHOD_LABEL: Record<Method, string> = {
+  local: '(a) zfs send -R | zfs recv',
+  openssh: '(b) zfs send -R | ssh offsite zfs recv',
+  'openssh-gcm': '    same, ssh -c aes128-gcm',
+  cli: '(c) cyber-zfs-backup --action push',
+  'cli-alt': "(c') --alt-cli with --alt-env",
+  'cli-alt2': "(c'') --alt-cli with --alt2-env",
+  ssh2: '[s] stream alone: ssh2 as the CLI does',
+  'ssh2-tuned': '[s] ssh2, one socket write per tick',
+  'ssh2-tuned-nodelay': '[s] same, TCP_NODELAY on',
+  'openssh-fd': '[s] OpenSSH client, send fd as stdin',
+  'openssh-relay': '[s] OpenSSH client, node relays',
+  'openssh-relay-gcm': '[s] same, ssh -c aes128-gcm',
+};
+
+/** The processes whose CPU is charged separately (cgroups; see cpu-groups.ts). */
+export interface BenchGroups {
+  kind: string;
+  /** The local `ssh` client. */
+  ssh: CpuGroup;
+  /** The local `zfs send` (the local zfs wrapper moves itself there). */
+  send: CpuGroup;
+  /** The test sshd and every session it forks, except `zfs receive`. */
+  sshd: CpuGroup;
+  /** The remote `zfs receive` (the remote env wrapper moves itself there). */
+  recv: CpuGroup;
+}
 
 export interface RunSample {
   method: Method;
   run: number;
+  sizeMiB: number;
   ok: boolean;
   wallSeconds: number;
   mibPerSecond: number;
-  /** The transfer alone, as the CLI logs it (cli only). */
-  transferSeconds?: number;
-  /** CPU of the transport process: ssh for openssh*, our node process (self only) for cli. */
-  clientCpuSeconds?: number;
-  /** The cli with its children (zfs send client, ssh -G), from /usr/bin/time. */
-  clientTreeCpuSeconds?: number;
-  clientMaxRssMiB?: number;
-  /** Session processes the test sshd reaped during the run (sshd, bash, zfs receive client). */
+  /** The stream alone: as the CLI logs it, or as the stream child measures it. */
+  streamSeconds?: number;
+  /** Our node process alone (not its children): the CLI, or the stream child. */
+  nodeCpuSeconds?: number;
+  /** The cli with its children (zfs send, ssh -G, zfs listings), from /usr/bin/time. */
+  cliTreeCpuSeconds?: number;
+  sshCpuSeconds?: number;
   sshdCpuSeconds?: number;
+  recvCpuSeconds?: number;
+  sendCpuSeconds?: number;
   zfsFuseCpuSeconds?: number;
+  maxRssMiB?: number;
   /** Whole machine, percent of all cores. */
   machineBusyPercent: number;
-  destroySeconds: number;
   error?: string;
 }
 
-export interface ThroughputResult {
-  dataMiB: number;
+export interface MethodSummary {
+  medianMibPerSecond: number;
+  minMibPerSecond: number;
+  maxMibPerSecond: number;
+  medianWallSeconds: number;
+  medianStreamMibPerSecond?: number;
+  medianOutsideStreamSeconds?: number;
+  /** CPU seconds per GiB of stream, medians over the runs. */
+  perGiB: { node?: number; ssh?: number; sshd?: number; recv?: number; send?: number; zfsFuse?: number };
+  medianBusyPercent: number;
+  okRuns: number;
+  runs: number;
+}
+
+export interface SizeResult {
+  sizeMiB: number;
   streamBytes: number;
   sendOnlySeconds: number;
-  sendOnlyMibPerSecond: number;
-  writeSeconds: number;
-  sshTrueSeconds: number;
+  summary: Partial<Record<Method, MethodSummary>>;
+}
+
+export interface HandshakeResult {
+  /** `ssh -F CONFIG offsite true`: wall, the client's CPU and the sshd's CPU, medians. */
+  wallSeconds: number;
+  sshCpuSeconds: number;
+  sshdCpuSeconds: number;
+  runs: number;
+}
+
+export interface ThroughputResult {
+  dataMiB: number[];
+  methods: Method[];
+  cpuAccounting: string;
+  handshake: HandshakeResult;
   runs: RunSample[];
-  summary: Record<Method, { medianMibPerSecond: number; minMibPerSecond: number; maxMibPerSecond: number; medianWallSeconds: number; medianClientCpuSeconds?: number; medianTransferMibPerSecond?: number; medianOutsideTransferSeconds?: number; medianSshdCpuSeconds?: number; medianZfsFuseCpuSeconds?: number; medianBusyPercent: number; okRuns: number }>;
-  ratioCliToOpenssh: number;
-  ratioCliToLocal: number;
+  sizes: SizeResult[];
 }
 
 export interface ThroughputOptions {
-  sizeMiB: number;
+  sizesMiB: number[];
   runs: number;
+  methods: Method[];
+  /** Methods also run at sizes after the first (the whole-command goal is on 1 and 4 GiB). */
+  largeMethods: Method[];
   sshd: TestSshd;
   cli: string;
+  altCli?: string;
+  /** Environment for the cli-alt and cli-alt2 runs (e.g. a scratch build's switch). */
+  altEnv?: Record<string, string>;
+  alt2Env?: Record<string, string>;
   hook: string;
+  benchDir: string;
   scratch: string;
   pools: TestPool[];
+  groups: BenchGroups;
   say: (line: string) => void;
 }
 
@@ -96,149 +163,238 @@ export function prepareSourceTree(sizeMiB: number, pools: TestPool[], scratch: s
   return { tree, snapshot, receivePool: dst.name, dir, writeSeconds: write.seconds };
 }
 
-export async function runThroughput(o: ThroughputOptions): Promise<ThroughputResult> {
-  const { tree, snapshot, receivePool, dir, writeSeconds } = prepareSourceTree(o.sizeMiB, o.pools, o.scratch, o.say);
-  const sizeRun = timedSync('sh', ['-c', 'zfs send -R "$1" | wc -c', 'sh', `${tree}@${snapshot}`]);
-  const streamBytes = Number(sizeRun.stdout.trim());
-  if (!(streamBytes > o.sizeMiB * MiB)) throw new Error(`zfs send -R gave ${sizeRun.stdout.trim()} bytes: ${sizeRun.stderr.trim()}`);
-  const sshTrue = median([1, 2, 3].map(() => timedSync('ssh', ['-F', o.sshd.config, 'offsite', 'true']).seconds));
-  o.say(`throughput: stream ${round(streamBytes / MiB, 1)} MiB; zfs send alone ${round(streamBytes / MiB / sizeRun.seconds, 1)} MiB/s; "ssh offsite true" takes ${round(sshTrue, 3)} s`);
+/** The cost of a second SSH connection (what carrying the stream by OpenSSH's client adds to a push). */
+export function measureHandshake(sshd: TestSshd, groups: BenchGroups, cgExec: string, runs: number): HandshakeResult {
+  const wall: number[] = [];
+  const client: number[] = [];
+  const server: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const s0 = groups.ssh.seconds();
+    const d0 = groups.sshd.seconds();
+    const r = timedSync(cgExec, [groups.ssh.dir, 'ssh', '-F', sshd.config, '-o', 'BatchMode=yes', 'offsite', 'true']);
+    waitForSessionsToEnd(groups.sshd);
+    if (r.status !== 0) throw new Error(`ssh offsite true failed: ${r.stderr.trim()}`);
+    wall.push(r.seconds);
+    client.push(groups.ssh.seconds() - s0);
+    server.push(groups.sshd.seconds() - d0);
+  }
+  return { wallSeconds: median(wall), sshCpuSeconds: median(client), sshdCpuSeconds: median(server), runs };
+}
 
-  const sshdPid = Number(readFileSync(join(o.sshd.dir, 'sshd.pid'), 'utf8').trim());
+/** The sshd's session processes end just after the client: wait until only the listener is left in its group. */
+function waitForSessionsToEnd(group: CpuGroup, ms = 3000): void {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const pids = readFileSync(join(group.dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+    if (pids.length <= 1) return;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
+}
+
+function streamRequest(method: Method, o: ThroughputOptions, sendArgs: string[], receiveArgs: string[], localZfs: string): StreamRequest {
+  const base = { config: o.sshd.config, destination: 'offsite', zfs: localZfs, sendArgs, receiveArgs, sshPrefix: [join(o.benchDir, 'wrap', 'cg-exec'), o.groups.ssh.dir] };
+  switch (method) {
+    case 'ssh2':
+      return { ...base, carrier: 'ssh2' };
+    case 'ssh2-tuned':
+      return { ...base, carrier: 'ssh2-tuned', tune: { coalesce: true, noDelay: false } };
+    case 'ssh2-tuned-nodelay':
+      return { ...base, carrier: 'ssh2-tuned', tune: { coalesce: true, noDelay: true } };
+    case 'openssh-fd':
+      return { ...base, carrier: 'openssh-fd' };
+    case 'openssh-relay':
+      return { ...base, carrier: 'openssh-relay' };
+    default:
+      return { ...base, carrier: 'openssh-relay', sshOptions: ['-c', 'aes128-gcm@openssh.com'] };
+  }
+}
+
+export async function runThroughput(o: ThroughputOptions): Promise<ThroughputResult> {
+  const cgExec = join(o.benchDir, 'wrap', 'cg-exec');
+  const localZfs = join(o.benchDir, 'wrap', 'local', 'zfs');
   const fusePid = zfsFusePid();
-  const recv = `${receivePool}/recv`;
+  const handshake = measureHandshake(o.sshd, o.groups, cgExec, 5);
+  o.say(`throughput: a second SSH connection ("ssh offsite true") takes ${round(handshake.wallSeconds, 3)} s, ssh ${round(handshake.sshCpuSeconds, 3)} CPU s, sshd ${round(handshake.sshdCpuSeconds, 3)} CPU s`);
   const runs: RunSample[] = [];
-  const methods: Method[] = ['local', 'openssh', 'openssh-gcm', 'cli'];
-  for (let run = 1; run <= o.runs; run += 1) {
-    for (const method of methods) {
-      const timeFile = join(dir, `time-${method}-${run}`);
-      const rusageFile = join(dir, `rusage-${run}.json`);
-      const cpu0 = machineCpu();
-      const fuse0 = fusePid ? procCpu(fusePid) : undefined;
-      const sshd0 = procCpu(sshdPid);
-      let r;
-      if (method === 'local') {
-        r = await timedAsync('sh', ['-c', 'zfs send -R "$1" | zfs receive -F -u "$2"', 'sh', `${tree}@${snapshot}`, recv]);
-      } else if (method === 'openssh' || method === 'openssh-gcm') {
-        // openssh-gcm: the same with the cipher ssh2 negotiates, to separate cipher from implementation.
-        const cipher = method === 'openssh-gcm' ? '-c aes128-gcm@openssh.com' : '';
-        r = await timedAsync('sh', ['-c', `zfs send -R "$1" | /usr/bin/time -f "%e %U %S %M" -o "$4" ssh ${cipher} -F "$3" offsite zfs receive -F -u "$2"`, 'sh', `${tree}@${snapshot}`, recv, o.sshd.config, timeFile]);
-      } else {
-        r = await timedAsync(
-          '/usr/bin/time',
-          ['-f', '%e %U %S %M', '-o', timeFile, process.execPath, '--import', o.hook, o.cli, '--action', 'push', '--force-non-incremental', '--dataset', tree, '--zfs-receive-dataset', recv, '--ssh-config', o.sshd.config, '--ssh-destination', 'offsite', '--verbose'],
-          { ...process.env, CYBER_ZFS_BACKUP_LOCK_DIR: dir, CZB_BENCH_RUSAGE: rusageFile },
+  const sizes: SizeResult[] = [];
+  for (const [index, sizeMiB] of o.sizesMiB.entries()) {
+    const methods = index === 0 ? o.methods : o.methods.filter((m) => o.largeMethods.includes(m));
+    const { tree, snapshot, receivePool, dir } = prepareSourceTree(sizeMiB, o.pools, o.scratch, o.say);
+    const sizeRun = timedSync('sh', ['-c', 'zfs send -R "$1" | wc -c', 'sh', `${tree}@${snapshot}`]);
+    const streamBytes = Number(sizeRun.stdout.trim());
+    if (!(streamBytes > sizeMiB * MiB)) throw new Error(`zfs send -R gave ${sizeRun.stdout.trim()} bytes: ${sizeRun.stderr.trim()}`);
+    o.say(`throughput: ${sizeMiB} MiB: stream ${round(streamBytes / MiB, 1)} MiB; zfs send alone ${round(streamBytes / MiB / sizeRun.seconds, 1)} MiB/s; methods ${methods.join(', ')}`);
+    const recv = `${receivePool}/recv`;
+    const sendArgs = ['send', '-R', `${tree}@${snapshot}`];
+    const receiveArgs = ['receive', '-F', '-u', recv];
+    const gib = streamBytes / (1024 * MiB);
+    for (let run = 1; run <= o.runs; run += 1) {
+      for (const method of methods) {
+        if (method.startsWith('cli-alt') && !o.altCli) continue;
+        const timeFile = join(dir, `time-${method}-${run}`);
+        const rusageFile = join(dir, `rusage-${method}-${run}.json`);
+        const cpu0 = machineCpu();
+        const fuse0 = fusePid ? procCpu(fusePid) : undefined;
+        const g0 = { ssh: o.groups.ssh.seconds(), send: o.groups.send.seconds(), sshd: o.groups.sshd.seconds(), recv: o.groups.recv.seconds() };
+        const env = { ...process.env, CZB_BENCH_SEND_CGROUP: o.groups.send.dir };
+        let r;
+        let report: StreamReport | undefined;
+        if (method === 'local') {
+          r = await timedAsync('sh', ['-c', '"$3" send -R "$1" | zfs receive -F -u "$2"', 'sh', `${tree}@${snapshot}`, recv, localZfs], env);
+        } else if (method === 'openssh' || method === 'openssh-gcm') {
+          // The remote command as the CLI sends it (env PATH=… zfs receive), so the same wrapper charges zfs receive.
+          const cipher = method === 'openssh-gcm' ? '-c aes128-gcm@openssh.com' : '';
+          r = await timedAsync(
+            'sh',
+            ['-c', `"$5" send -R "$1" | "$4" "$6" ssh ${cipher} -F "$3" offsite env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin zfs receive -F -u "$2"`, 'sh', `${tree}@${snapshot}`, recv, o.sshd.config, cgExec, localZfs, o.groups.ssh.dir],
+            env,
+          );
+        } else if (method.startsWith('cli')) {
+          const cli = method === 'cli' ? o.cli : (o.altCli as string);
+          const extra = method === 'cli-alt' ? o.altEnv : method === 'cli-alt2' ? o.alt2Env : undefined;
+          r = await timedAsync(
+            '/usr/bin/time',
+            ['-f', '%e %U %S %M', '-o', timeFile, process.execPath, '--import', o.hook, cli, '--action', 'push', '--force-non-incremental', '--dataset', tree, '--zfs-receive-dataset', recv, '--ssh-config', o.sshd.config, '--ssh-destination', 'offsite', '--verbose'],
+            {
+              ...env,
+              // The local wrappers first on PATH: a build that runs ssh for the stream has it charged to the ssh group.
+              PATH: `${join(o.benchDir, 'wrap', 'local')}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+              CYBER_ZFS_BACKUP_LOCK_DIR: dir,
+              CZB_BENCH_RUSAGE: rusageFile,
+              CYBER_ZFS_BACKUP_ZFS: localZfs,
+              CZB_BENCH_SSH_CGROUP: o.groups.ssh.dir,
+              ...extra,
+            },
+          );
+        } else {
+          const request = streamRequest(method, o, sendArgs, receiveArgs, localZfs);
+          r = await timedAsync(process.execPath, ['--import', 'tsx', join(o.benchDir, 'stream-child.ts'), JSON.stringify(request)], env);
+          try {
+            report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as StreamReport;
+          } catch {
+            report = undefined;
+          }
+        }
+        if (method !== 'local') waitForSessionsToEnd(o.groups.sshd);
+        const cpu1 = machineCpu();
+        const fuse1 = fusePid ? procCpu(fusePid) : undefined;
+        const exists = timedSync('zfs', ['list', '-H', '-o', 'name', `${recv}/b`]).status === 0;
+        const sample: RunSample = {
+          method,
+          run,
+          sizeMiB,
+          ok: r.status === 0 && exists && (report === undefined ? true : report.ok),
+          wallSeconds: r.seconds,
+          mibPerSecond: streamBytes / MiB / r.seconds,
+          machineBusyPercent: (100 * (cpu1.busy - cpu0.busy)) / Math.max(1, cpu1.total - cpu0.total),
+          sendCpuSeconds: o.groups.send.seconds() - g0.send,
+          ...(fuse0 && fuse1 ? { zfsFuseCpuSeconds: fuse1.self - fuse0.self } : {}),
+          ...(method !== 'local' ? { sshdCpuSeconds: o.groups.sshd.seconds() - g0.sshd, recvCpuSeconds: o.groups.recv.seconds() - g0.recv } : {}),
+        };
+        if (method === 'openssh' || method === 'openssh-gcm' || method.startsWith('openssh-')) sample.sshCpuSeconds = o.groups.ssh.seconds() - g0.ssh;
+        if (!sample.ok) sample.error = report?.error ?? ((r.stderr.trim().split('\n').pop() ?? '') || `exit ${r.status}, ${recv} missing`);
+        if (report) {
+          sample.streamSeconds = report.streamSeconds;
+          sample.nodeCpuSeconds = report.cpuSeconds;
+          if (report.bytes > 0 && report.bytes !== streamBytes) sample.error = `the stream child sent ${report.bytes} bytes, zfs send -R gives ${streamBytes}`;
+        }
+        if (method.startsWith('cli')) {
+          const m = /pushed .* (\d+) bytes in ([\d.]+) s/.exec(r.stderr);
+          if (m) sample.streamSeconds = Number(m[2]);
+          if (m && Number(m[1]) !== streamBytes) sample.error = `the CLI sent ${m[1]} bytes, zfs send -R gives ${streamBytes}`;
+          // A build that carries the stream by OpenSSH's client starts it through CZB_BENCH_SSH_CGROUP's wrapper, or not at all.
+          const ssh = o.groups.ssh.seconds() - g0.ssh;
+          if (ssh > 0) sample.sshCpuSeconds = ssh;
+          try {
+            const u = JSON.parse(readFileSync(rusageFile, 'utf8')) as { userSeconds: number; systemSeconds: number; maxRssKiB: number };
+            sample.nodeCpuSeconds = u.userSeconds + u.systemSeconds;
+            sample.maxRssMiB = u.maxRssKiB / 1024;
+          } catch {
+            /* the hook did not run */
+          }
+          const time = readTime(timeFile);
+          if (time) sample.cliTreeCpuSeconds = time.cpu;
+        }
+        const destroy = timedSync('zfs', ['destroy', '-r', recv]);
+        if (destroy.status !== 0 && exists) sample.error = `${sample.error ?? ''} destroy: ${destroy.stderr.trim()}`.trim();
+        runs.push(sample);
+        const per = (v: number | undefined) => (v === undefined ? '-' : round(v / gib, 2));
+        o.say(
+          `throughput: ${sizeMiB} MiB run ${run} ${method.padEnd(18)} ${sample.ok ? 'ok ' : 'FAILED'} ${round(sample.mibPerSecond, 1)} MiB/s in ${round(r.seconds, 2)} s` +
+            (sample.streamSeconds ? ` (stream ${round(streamBytes / MiB / sample.streamSeconds, 1)} MiB/s)` : '') +
+            `; CPU s/GiB node ${per(sample.nodeCpuSeconds)} ssh ${per(sample.sshCpuSeconds)} sshd ${per(sample.sshdCpuSeconds)} recv ${per(sample.recvCpuSeconds)} send ${per(sample.sendCpuSeconds)} zfs-fuse ${per(sample.zfsFuseCpuSeconds)}` +
+            (sample.error ? ` (${sample.error})` : ''),
         );
       }
-      // The ssh session's processes exit just after the client: let the sshd reap them first.
-      if (method !== 'local') waitForNoChildren(sshdPid);
-      const cpu1 = machineCpu();
-      const fuse1 = fusePid ? procCpu(fusePid) : undefined;
-      const sshd1 = procCpu(sshdPid);
-      const exists = timedSync('zfs', ['list', '-H', '-o', 'name', `${recv}/b`]).status === 0;
-      const ok = r.status === 0 && exists;
-      const sample: RunSample = {
-        method,
-        run,
-        ok,
-        wallSeconds: r.seconds,
-        mibPerSecond: streamBytes / MiB / r.seconds,
-        machineBusyPercent: (100 * (cpu1.busy - cpu0.busy)) / Math.max(1, cpu1.total - cpu0.total),
-        destroySeconds: 0,
-        ...(fuse0 && fuse1 ? { zfsFuseCpuSeconds: fuse1.self - fuse0.self } : {}),
-        ...(method !== 'local' && sshd0 && sshd1 ? { sshdCpuSeconds: sshd1.children - sshd0.children } : {}),
-      };
-      if (!ok) sample.error = (r.stderr.trim().split('\n').pop() ?? '') || `exit ${r.status}, ${recv} missing`;
-      const time = readTime(timeFile);
-      if ((method === 'openssh' || method === 'openssh-gcm') && time) {
-        sample.clientCpuSeconds = time.cpu;
-        sample.clientMaxRssMiB = time.maxRssKiB / 1024;
-      }
-      if (method === 'cli') {
-        const m = /pushed .* (\d+) bytes in ([\d.]+) s/.exec(r.stderr);
-        if (m) sample.transferSeconds = Number(m[2]);
-        if (m && Number(m[1]) !== streamBytes) sample.error = `the CLI sent ${m[1]} bytes, zfs send -R gives ${streamBytes}`;
-        try {
-          const u = JSON.parse(readFileSync(rusageFile, 'utf8')) as { userSeconds: number; systemSeconds: number; maxRssKiB: number };
-          sample.clientCpuSeconds = u.userSeconds + u.systemSeconds;
-          sample.clientMaxRssMiB = u.maxRssKiB / 1024;
-        } catch {
-          /* the hook did not run */
-        }
-        if (time) sample.clientTreeCpuSeconds = time.cpu;
-      }
-      const destroy = timedSync('zfs', ['destroy', '-r', recv]);
-      sample.destroySeconds = destroy.seconds;
-      if (destroy.status !== 0 && exists) sample.error = `${sample.error ?? ''} destroy: ${destroy.stderr.trim()}`.trim();
-      runs.push(sample);
-      o.say(
-        `throughput: run ${run} ${method.padEnd(7)} ${ok ? 'ok ' : 'FAILED'} ${round(sample.mibPerSecond, 1)} MiB/s in ${round(r.seconds, 2)} s` +
-          (sample.clientCpuSeconds !== undefined ? `, client CPU ${round(sample.clientCpuSeconds, 2)} s` : '') +
-          (sample.error ? ` (${sample.error})` : ''),
-      );
     }
+    rmSync(dir, { recursive: true, force: true });
+    sizes.push({ sizeMiB, streamBytes, sendOnlySeconds: sizeRun.seconds, summary: summarize(runs.filter((s) => s.sizeMiB === sizeMiB), streamBytes) });
   }
-  rmSync(dir, { recursive: true, force: true });
+  return { dataMiB: o.sizesMiB, methods: o.methods, cpuAccounting: o.groups.kind, handshake, runs, sizes };
+}
 
-  const summarize = (method: Method) => {
-    const ok = runs.filter((s) => s.method === method && s.ok);
+function summarize(samples: RunSample[], streamBytes: number): Partial<Record<Method, MethodSummary>> {
+  const gib = streamBytes / (1024 * MiB);
+  const out: Partial<Record<Method, MethodSummary>> = {};
+  for (const method of METHODS) {
+    const all = samples.filter((s) => s.method === method);
+    if (all.length === 0) continue;
+    const ok = all.filter((s) => s.ok);
     const rates = ok.map((s) => s.mibPerSecond);
     const opt = (values: (number | undefined)[]) => {
       const v = values.filter((x): x is number => x !== undefined);
       return v.length > 0 ? median(v) : undefined;
     };
-    return {
+    const perGiB = (pick: (s: RunSample) => number | undefined) => {
+      const m = opt(ok.map(pick));
+      return m === undefined ? undefined : m / gib;
+    };
+    out[method] = {
       medianMibPerSecond: median(rates),
       minMibPerSecond: Math.min(...rates),
       maxMibPerSecond: Math.max(...rates),
       medianWallSeconds: median(ok.map((s) => s.wallSeconds)),
-      medianClientCpuSeconds: opt(ok.map((s) => s.clientCpuSeconds)),
-      medianTransferMibPerSecond: opt(ok.map((s) => (s.transferSeconds ? streamBytes / MiB / s.transferSeconds : undefined))),
-      /** Start-up, listing, connecting, probing, and the work after the stream (cli only). */
-      medianOutsideTransferSeconds: opt(ok.map((s) => (s.transferSeconds ? s.wallSeconds - s.transferSeconds : undefined))),
-      medianSshdCpuSeconds: opt(ok.map((s) => s.sshdCpuSeconds)),
-      medianZfsFuseCpuSeconds: opt(ok.map((s) => s.zfsFuseCpuSeconds)),
+      medianStreamMibPerSecond: opt(ok.map((s) => (s.streamSeconds ? streamBytes / MiB / s.streamSeconds : undefined))),
+      medianOutsideStreamSeconds: method.startsWith('cli') ? opt(ok.map((s) => (s.streamSeconds ? s.wallSeconds - s.streamSeconds : undefined))) : undefined,
+      perGiB: {
+        node: perGiB((s) => s.nodeCpuSeconds),
+        ssh: perGiB((s) => s.sshCpuSeconds),
+        sshd: perGiB((s) => s.sshdCpuSeconds),
+        recv: perGiB((s) => s.recvCpuSeconds),
+        send: perGiB((s) => s.sendCpuSeconds),
+        zfsFuse: perGiB((s) => s.zfsFuseCpuSeconds),
+      },
       medianBusyPercent: median(ok.map((s) => s.machineBusyPercent)),
       okRuns: ok.length,
+      runs: all.length,
     };
-  };
-  const summary = { local: summarize('local'), openssh: summarize('openssh'), 'openssh-gcm': summarize('openssh-gcm'), cli: summarize('cli') };
-  return {
-    dataMiB: o.sizeMiB,
-    streamBytes,
-    sendOnlySeconds: sizeRun.seconds,
-    sendOnlyMibPerSecond: streamBytes / MiB / sizeRun.seconds,
-    writeSeconds,
-    sshTrueSeconds: sshTrue,
-    runs,
-    summary,
-    ratioCliToOpenssh: summary.cli.medianMibPerSecond / summary.openssh.medianMibPerSecond,
-    ratioCliToLocal: summary.cli.medianMibPerSecond / summary.local.medianMibPerSecond,
-  };
+  }
+  return out;
 }
 
-export function throughputRows(t: ThroughputResult): Cell[][] {
-  const label: Record<Method, string> = {
-    local: '(a) zfs send -R | zfs recv',
-    openssh: '(b) zfs send -R | ssh offsite zfs recv',
-    'openssh-gcm': '    same, ssh -c aes128-gcm (reference)',
-    cli: '(c) cyber-zfs-backup --action push',
-  };
+export function throughputRows(t: ThroughputResult, size: SizeResult): Cell[][] {
   const r = (v: number | undefined, d = 1): Cell => (v === undefined || !Number.isFinite(v) ? '-' : round(v, d));
-  const rows: Cell[][] = [['(0) zfs send -R | wc -c (source only)', r(t.sendOnlyMibPerSecond), '-', r(t.sendOnlySeconds, 2), '-', '-', '-', '-', '1/1']];
-  for (const m of ['local', 'openssh', 'openssh-gcm', 'cli'] as Method[]) {
-    const s = t.summary[m];
+  const rows: Cell[][] = [['(0) zfs send -R | wc -c (source only)', r(size.streamBytes / MiB / size.sendOnlySeconds), '-', r(size.sendOnlySeconds, 2), '-', '-', '-', '-', '-', '-', '-', '-', '1/1']];
+  for (const m of METHODS) {
+    const s = size.summary[m];
+    if (!s) continue;
     rows.push([
-      label[m],
+      METHOD_LABEL[m],
       r(s.medianMibPerSecond),
       `${r(s.minMibPerSecond)}-${r(s.maxMibPerSecond)}`,
       r(s.medianWallSeconds, 2),
-      m === 'cli' ? `${r(s.medianClientCpuSeconds, 2)} (node)` : m === 'local' ? '-' : `${r(s.medianClientCpuSeconds, 2)} (ssh)`,
-      r(s.medianSshdCpuSeconds, 2),
-      r(s.medianZfsFuseCpuSeconds, 2),
+      r(s.medianStreamMibPerSecond),
+      r(s.perGiB.node, 2),
+      r(s.perGiB.ssh, 2),
+      r(s.perGiB.sshd, 2),
+      r(s.perGiB.recv, 2),
+      r(s.perGiB.send, 2),
+      r(s.perGiB.zfsFuse, 2),
       r(s.medianBusyPercent, 0),
-      `${s.okRuns}/${t.runs.filter((x) => x.method === m).length}`,
+      `${s.okRuns}/${s.runs}`,
     ]);
   }
   return rows;
 }
+
+export const THROUGHPUT_HEADER = ['method', 'MiB/s', 'range', 'wall s', 'stream MiB/s', 'node', 'ssh', 'sshd', 'zfs recv', 'zfs send', 'zfs-fuse', 'busy %', 'ok'];

@@ -139,7 +139,10 @@ export async function pushTree(deps: Deps & PushDeps, options: PushOptions): Pro
   const ctx: PushContext = { dataset: options.dataset, receiveDataset: options.receiveDataset, destination: options.sshDestination, sshConfig: options.sshConfig };
   const where = `${options.sshDestination}:${options.receiveDataset}`;
   const caps = await zfs.capabilities();
-  // The local listing and the connection with its probe overlap: on a large tree each takes seconds.
+  // The local listing, the encryption of the tree (OpenZFS) and the connection with its probe
+  // overlap: on a large tree each takes seconds. The encryption is read only if a stream is sent.
+  const encrypted = isEncrypted(deps, caps, options.dataset);
+  encrypted.catch(() => undefined);
   const [listed, connected] = await Promise.allSettled([zfs.tree(options.dataset), connectAndProbe(deps, options)]);
   if (listed.status === 'rejected' || !listed.value) {
     if (connected.status === 'fulfilled') connected.value.session.close();
@@ -166,7 +169,7 @@ export async function pushTree(deps: Deps & PushDeps, options: PushOptions): Pro
     const catchUps = plan.kind === 'full' ? [] : plan.catchUps;
     if (receiver.appendOnly && repairs.length > 0) throw appendOnlyRefusal(repairs, ctx);
     for (const step of repairs) log.warn(`${options.dryRun ? 'dry run: would repair' : 'repairing'} ${where}: ${describeRepair(step, options.receiveDataset)}`);
-    const flags = plan.kind === 'up-to-date' && catchUps.length === 0 ? [] : streamFlags(caps, receiver.caps, await isEncrypted(deps, caps, options.dataset));
+    const flags = plan.kind === 'up-to-date' && catchUps.length === 0 ? [] : streamFlags(caps, receiver.caps, await encrypted);
     const base = plan.kind === 'full' ? undefined : plan.base;
     const target = plan.kind === 'up-to-date' ? plan.base : plan.target;
     const args = plan.kind === 'up-to-date' ? undefined : sendArgs(options.dataset, base, target, flags);

@@ -2,7 +2,7 @@
 import { parseCapabilities, type ZfsCapabilities } from '../core/capabilities';
 import { listReceivedArgs } from '../core/received-properties';
 import { encryptionArgs, originalValuesArgs } from '../core/restore-properties';
-import { remoteZfsBatch, remoteZfsCommand, remoteZfsSequence, splitBatch, type BatchPart } from '../core/remote-command';
+import { receiveThenBatch, remoteZfsBatch, remoteZfsCommand, remoteZfsSequence, splitBatch, type BatchPart } from '../core/remote-command';
 import type { RepairItem } from '../core/serve-protocol';
 import {
   abortReceiveArgs,
@@ -49,6 +49,8 @@ function repairArgs(item: RepairItem): string[] {
 
 function plainReceiver(session: SshSession, dataset: string, useSudo: boolean, caps: ZfsCapabilities, note: (message: string) => void): Receiver {
   const zfs = (args: readonly string[]) => session.exec(remoteZfsCommand(args, useSudo));
+  /** What the check after the last receive reads: the received filesystems' mount properties, and the tree with its GUIDs. */
+  const settleListings = () => [listReceivedArgs(dataset), listTreeArgs(dataset, receiverResumable(caps))];
   const run = async (commands: readonly (readonly string[])[], what: string): Promise<void> => {
     const result = await session.exec(remoteZfsSequence(commands, useSudo));
     if (result.code !== 0) throw remoteFailure(what, result.stderr, result.code);
@@ -78,12 +80,21 @@ function plainReceiver(session: SshSession, dataset: string, useSudo: boolean, c
     },
     repair: (items) => run(items.map(repairArgs), 'repairing the receiver'),
     abortPartial: (name) => run([abortReceiveArgs(name)], `aborting the partial receive of ${name}`),
-    openReceive: (name, mode, mountpoint) => session.openChannel(remoteZfsCommand(receiveModeArgs(mode, name, caps, mountpoint, true), useSudo)),
-    async settle(mountpoint) {
-      // One exec lists the received filesystems' mount properties and the tree with its GUIDs.
-      const commands = [listReceivedArgs(dataset), listTreeArgs(dataset, receiverResumable(caps))];
-      const listed = await session.exec(remoteZfsBatch(commands, useSudo));
-      const [props, tree] = splitBatch(commands.length, listed.stdout, listed.stderr) as [BatchPart, BatchPart];
+    openReceive: (name, mode, mountpoint) => {
+      const receive = remoteZfsCommand(receiveModeArgs(mode, name, caps, mountpoint, true), useSudo);
+      // The tree's receive lists what settle needs right after it, in the same remote command.
+      if (mode !== 'tree') return session.openChannel(receive);
+      return session.openChannel(receiveThenBatch(receive, settleListings().map((c) => remoteZfsCommand(c, useSudo))));
+    },
+    async settle(mountpoint, lastReply) {
+      const commands = settleListings();
+      // The tree's receive printed both listings after it (openReceive); otherwise (the last receive
+      // was a catch-up, or a listing failed there) one exec lists them, with their errors.
+      let [props, tree] = splitBatch(commands.length, lastReply, '') as [BatchPart, BatchPart];
+      if (props.code !== 0 || tree.code !== 0) {
+        const listed = await session.exec(remoteZfsBatch(commands, useSudo));
+        [props, tree] = splitBatch(commands.length, listed.stdout, listed.stderr) as [BatchPart, BatchPart];
+      }
       if (props.code !== 0 && /dataset does not exist/i.test(props.stderr)) return undefined;
       await secure(mountpoint, props);
       return treeFromListing(dataset, tree);

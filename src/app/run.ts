@@ -58,8 +58,12 @@ export async function runBackup(deps: RunDeps, options: RunOptions): Promise<voi
   const report = deps.report;
   deps = { ...deps, report: (error) => (facts.reported.push(error.message), report(error)) };
   try {
-    await deps.zfs.capabilities();
-    if (!(await deps.zfs.exists(options.dataset))) {
+    // Both at once (each zfs command costs a process and a round trip to the kernel or zfs-fuse);
+    // a zfs that does not work is reported before a dataset that is missing.
+    const [caps, exists] = await Promise.allSettled([deps.zfs.capabilities(), deps.zfs.exists(options.dataset)]);
+    if (caps.status === 'rejected') throw caps.reason;
+    if (exists.status === 'rejected') throw exists.reason;
+    if (!exists.value) {
       throw new BackupError(ExitCode.noInput, `dataset ${options.dataset} does not exist on this host; check --dataset against "zfs list"`);
     }
     let deferred: BackupError | undefined;

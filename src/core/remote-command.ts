@@ -39,6 +39,16 @@ export function batchScript(commandLines: readonly string[]): string {
   return commandLines.map((line) => `${line}; s=$?; printf '\\n${BATCH_MARK} %s\\n' "$s"; printf '\\n${BATCH_MARK}\\n' >&2`).join('; ');
 }
 
+/**
+ * A receive and, only when it succeeded, a batch of listings after it on its stdout (zfs receive
+ * prints nothing there): the check after a push then needs no remote command, and no login, of
+ * its own. The command's exit status stays the receive's, and a receive killed by a signal kills
+ * the shell with the same signal, so the channel still reports a signal, not a number.
+ */
+export function receiveThenBatch(receiveLine: string, commandLines: readonly string[]): string {
+  return `${receiveLine}; s=$?; if [ "$s" -eq 0 ]; then ${batchScript(commandLines)}; elif [ "$s" -gt 128 ]; then kill -"$((s - 128))" $$; fi; exit "$s"`;
+}
+
 export function splitBatch(count: number, stdout: string, stderr: string): BatchPart[] {
   const outs = stdout.split(new RegExp(`\\n${BATCH_MARK} (\\d+)\\n`));
   const errs = stderr.split(`\n${BATCH_MARK}\n`);

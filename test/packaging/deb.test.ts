@@ -285,6 +285,12 @@ test.serial('the .deb holds the bundle, the symlink, the units, the conffile, th
   const entry = (path: string): string | undefined => listing.find((line) => line.includes(` ./${path}`));
   t.regex(entry(`usr/share/${PKG}/${PKG}.mjs`) ?? '', /^-rwxr-xr-x root\/root/);
   t.regex(entry(`usr/bin/${PKG}`) ?? '', new RegExp(`^l.* -> \\.\\./share/${PKG}/${PKG}\\.mjs$`));
+  // The entry loads the rest of the program from lib/ on demand: every module built must be shipped
+  // (a missing one would fail only the run that imports it), as a plain 0644 file without a #! line.
+  const built = readdirSync(join(need(state.work, 'no work dir'), 'build', PKG, 'dist', 'lib'));
+  t.true(built.length > 3, `tsup built the lib/ modules: ${built.join(' ')}`);
+  for (const name of built) t.regex(entry(`usr/share/${PKG}/lib/${name}`) ?? '', /^-rw-r--r-- root\/root/, `lib/${name} is shipped`);
+  t.is(listing.filter((line) => line.includes(`./usr/share/${PKG}/lib/`) && line.endsWith('.mjs')).length, built.length, 'nothing else is in lib/');
   for (const path of [
     `lib/systemd/system/${PKG}.service`,
     `lib/systemd/system/${PKG}.timer`,
