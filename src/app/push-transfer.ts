@@ -54,7 +54,9 @@ export async function transfer(deps: TransferDeps, channel: ClientChannel, sendA
   stream.onBytes?.(result.bytes);
   if (progress) progress.write('\n');
   reportTransfer(result, what, where);
-  deps.log.info(`pushed ${what} to ${where}: ${result.bytes} bytes in ${result.seconds.toFixed(1)} s, ${mib(result.bytes / Math.max(result.seconds, 0.001))} MiB/s${note}`);
+  // With a limit, also the stream's own rate: the one the limit holds (the whole time has zfs send's start and the receiver's end in it).
+  const streamed = stream.bytesPerSecond === undefined ? '' : `; the stream ${result.streamSeconds.toFixed(1)} s at ${mib(result.bytes / Math.max(result.streamSeconds, 0.001))} MiB/s`;
+  deps.log.info(`pushed ${what} to ${where}: ${result.bytes} bytes in ${result.seconds.toFixed(1)} s, ${mib(result.bytes / Math.max(result.seconds, 0.001))} MiB/s${streamed}${note}`);
   return result;
 }
 

@@ -6,6 +6,8 @@ import { execa } from 'execa';
 export interface TransferResult {
   bytes: number;
   seconds: number;
+  /** From zfs send's first byte to its last one handed to the channel: the part --bwlimit holds to its rate. */
+  streamSeconds: number;
   sendExitCode: number;
   /** Set when zfs send was stopped by a signal. */
   sendSignal: string | undefined;
@@ -42,16 +44,19 @@ const LIMIT_AHEAD_SECONDS = 0.05;
 
 /**
  * A stage between zfs send and the channel that holds the stream to `bytesPerSecond` on average,
- * in process: each chunk is due when the bytes before it would have taken their time at that rate;
+ * in process, from its first byte (zfs send's own start-up is not time the stream may make up
+ * for): each chunk is due when the bytes before it would have taken their time at that rate;
  * a chunk more than 50 ms early is passed on when it is due, and meanwhile pipe()'s backpressure
  * holds zfs send. (A stage in the pipe keeps pipe()'s own flow to the channel: a hand-written
  * data/drain loop ran at half the speed here.)
  */
 function rateLimiter(bytesPerSecond: number, elapsed: () => number): Transform {
   let due = 0;
+  let start: number | undefined;
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      const now = elapsed();
+      start ??= elapsed();
+      const now = elapsed() - start;
       due = Math.max(due, now - LIMIT_SLACK_SECONDS) + chunk.length / bytesPerSecond;
       const wait = due - now;
       if (wait > LIMIT_AHEAD_SECONDS) setTimeout(() => callback(null, chunk), wait * 1000);
@@ -85,7 +90,12 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
   });
   channel.on('error', () => {});
   let channelFinished = false;
-  channel.once('finish', () => (channelFinished = true));
+  let firstByteAt: number | undefined;
+  let lastByteAt: number | undefined;
+  channel.once('finish', () => {
+    channelFinished = true;
+    lastByteAt = elapsed();
+  });
   let channelClosed = false;
   const closed = new Promise<void>((resolve) =>
     channel.on('close', () => {
@@ -105,6 +115,7 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
   let bytes = 0;
   const stdout = send.stdout;
   stdout.on('data', (chunk: Buffer) => {
+    firstByteAt ??= elapsed();
     bytes += chunk.length;
   });
   // Without a limit the stream takes the cheapest path there is: a plain pipe.
@@ -141,9 +152,11 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
       else channel.once('finish', () => !channelClosed && onSent());
     }
     await closed;
+    const seconds = elapsed();
     return {
       bytes,
-      seconds: elapsed(),
+      seconds,
+      streamSeconds: (lastByteAt ?? seconds) - (firstByteAt ?? 0),
       sendExitCode: result.exitCode ?? 128,
       sendSignal: result.signal ?? undefined,
       sendStoppedByUs,

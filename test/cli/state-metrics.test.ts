@@ -103,7 +103,7 @@ test('each run records its outcome (state file and metrics, mode 0644 under UMas
   t.is(two.code, 69, two.stderr);
   const third = readState();
   t.deepEqual(third.destinations.map((d) => [d.sshDestination, d.lastPush.exitCode]), [['offsite', 0], ['vault', 69]]);
-  t.regex(third.lastRun.error ?? '', /^cannot connect to root@\S+ \(vault\): /);
+  t.regex(third.lastRun.error ?? '', /^push to vault:\S+: cannot connect to vault \(root@\S+\): /);
   const twoMetrics = readFileSync(metricsFile, 'utf8');
   promtool(t, twoMetrics);
   t.is(sample(twoMetrics, `cyber_zfs_backup_push_last_exit_code${destLabels}`), '0');
