@@ -55,7 +55,7 @@ const cases: Case[] = [
   // Flags
   { title: 'an unknown flag', args: () => ['--frobnicate'], code: 64, message: /Unknown argument: frobnicate/ },
   { title: 'an --action without a value (0.5 ran none)', args: () => ['--action', '--dataset', root], code: 64, message: /--action needs a value/ },
-  { title: 'an unknown action', args: () => ['--action', 'backup'], code: 64, message: /--action "backup" is not one of snapshot, expire, push, status/ },
+  { title: 'an unknown action', args: () => ['--action', 'backup'], code: 64, message: /--action "backup" is not one of snapshot, expire, push, restore, status/ },
   { title: 'a --bwlimit in bits', args: () => ['--bwlimit', '20Mbit'], code: 64, message: /--bwlimit "20Mbit" looks like bits; the limit is in bytes per second/ },
   { title: 'a --bwlimit of nothing', args: () => ['--bwlimit', '0'], code: 64, message: /--bwlimit "0" is below 1K/ },
   { title: 'two --zfs-receive-dataset for three --ssh-destination', args: () => ['--ssh-destination', 'a', 'b', 'c', '--zfs-receive-dataset', 'p/x', '--zfs-receive-dataset', 'p/y'], code: 64, message: /3 --ssh-destination and 2 --zfs-receive-dataset do not pair up/ },
