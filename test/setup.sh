@@ -17,8 +17,22 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(n
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup.sh: installing ${missing[*]}"
   apt-get update -q
-  # zfs-fuse's and sshd's postinst may try to start services; without systemd that is harmless.
+  # The tests start their own zfs-fuse and sshd (on 127.0.0.1) and need no service of these
+  # packages: a policy-rc.d keeps their postinst from starting any (on a machine with systemd,
+  # prometheus would otherwise serve on every interface at once); one already there is left alone.
+  policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# test/setup.sh of cyber-zfs-backup: no service starts while it installs packages.\nexit 101\n' >"$policy"
+    chmod 0755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  [ -n "$policy" ] && rm -f "$policy" && trap - EXIT
+  # prometheus is here for promtool only: where systemd runs, it is not started at the next boot either.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  fi
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   npm install --ignore-scripts --no-audit --no-fund
