@@ -65,17 +65,47 @@ function rateLimiter(bytesPerSecond: number, elapsed: () => number): Transform {
   });
 }
 
+/** Seconds since it was made, by the monotonic clock. */
+function stopwatch(): () => number {
+  const started = process.hrtime.bigint();
+  return () => Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+/**
+ * What both directions need from a channel: the far end's exit status and signal, its stderr (at
+ * most `stderrLimit` bytes), and when it has closed (connection lost or command ended).
+ */
+function watchChannel(channel: ClientChannel, stderrLimit: number) {
+  const far = { exitCode: null as number | null, signal: null as string | null, closed: false };
+  const stderr: Buffer[] = [];
+  let stderrBytes = 0;
+  channel.stderr.on('data', (c: Buffer) => {
+    if (stderrBytes >= stderrLimit) return;
+    stderrBytes += c.length;
+    stderr.push(c);
+  });
+  channel.on('exit', (code: number | null, signal?: string) => {
+    far.exitCode = code;
+    far.signal = signal ?? null;
+  });
+  channel.on('error', () => {});
+  const closed = new Promise<void>((resolve) =>
+    channel.on('close', () => {
+      far.closed = true;
+      resolve();
+    }),
+  );
+  return { far, closed, stderr: () => Buffer.concat(stderr).toString('utf8') };
+}
+
 /**
  * The channel is open and its output consumed before zfs send starts, so no byte is written before
  * the remote side can take it; if the channel closes first, the sender is killed. Success needs
  * both exit statuses to be 0.
  */
 export async function sendIntoChannel(channel: ClientChannel, options: TransferOptions): Promise<TransferResult> {
-  const started = process.hrtime.bigint();
-  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
-  let receiveExitCode: number | null = null;
-  let receiveSignal: string | null = null;
-  const receiveErr: Buffer[] = [];
+  const elapsed = stopwatch();
+  const { far, closed, stderr } = watchChannel(channel, Number.POSITIVE_INFINITY);
   const receiveOut: Buffer[] = [];
   let receiveOutBytes = 0;
   channel.on('data', (c: Buffer) => {
@@ -83,12 +113,6 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
     receiveOutBytes += c.length;
     receiveOut.push(c);
   });
-  channel.stderr.on('data', (c: Buffer) => receiveErr.push(c));
-  channel.on('exit', (code: number | null, signal?: string) => {
-    receiveExitCode = code;
-    receiveSignal = signal ?? null;
-  });
-  channel.on('error', () => {});
   let channelFinished = false;
   let firstByteAt: number | undefined;
   let lastByteAt: number | undefined;
@@ -96,13 +120,6 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
     channelFinished = true;
     lastByteAt = elapsed();
   });
-  let channelClosed = false;
-  const closed = new Promise<void>((resolve) =>
-    channel.on('close', () => {
-      channelClosed = true;
-      resolve();
-    }),
-  );
 
   const send = execa(options.zfsProgram, options.sendArgs, {
     stdin: 'ignore',
@@ -145,11 +162,11 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
   const ticker = options.onProgress ? setInterval(() => options.onProgress?.(bytes, elapsed()), 1000) : undefined;
   try {
     const result = await send;
-    if (!channelClosed) channel.end();
-    if (options.onSent && result.exitCode === 0 && !channelClosed) {
+    if (!far.closed) channel.end();
+    if (options.onSent && result.exitCode === 0 && !far.closed) {
       const onSent = options.onSent;
       if (channelFinished) onSent();
-      else channel.once('finish', () => !channelClosed && onSent());
+      else channel.once('finish', () => !far.closed && onSent());
     }
     await closed;
     const seconds = elapsed();
@@ -161,9 +178,9 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
       sendSignal: result.signal ?? undefined,
       sendStoppedByUs,
       sendStderr: String(result.stderr ?? ''),
-      receiveExitCode,
-      receiveSignal,
-      receiveStderr: Buffer.concat(receiveErr).toString('utf8'),
+      receiveExitCode: far.exitCode,
+      receiveSignal: far.signal,
+      receiveStderr: stderr(),
       receiveStdout: Buffer.concat(receiveOut).toString('utf8'),
     };
   } finally {
@@ -203,29 +220,8 @@ const STDERR_LIMIT = 64 * 1024;
  * and decides for itself whether what came is whole. Success needs both exit statuses 0.
  */
 export async function receiveFromChannel(channel: ClientChannel, options: PullOptions): Promise<PullResult> {
-  const started = process.hrtime.bigint();
-  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
-  let sendExitCode: number | null = null;
-  let sendSignal: string | null = null;
-  const sendErr: Buffer[] = [];
-  let sendErrBytes = 0;
-  channel.stderr.on('data', (c: Buffer) => {
-    if (sendErrBytes >= STDERR_LIMIT) return;
-    sendErrBytes += c.length;
-    sendErr.push(c);
-  });
-  channel.on('exit', (code: number | null, signal?: string) => {
-    sendExitCode = code;
-    sendSignal = signal ?? null;
-  });
-  channel.on('error', () => {});
-  let channelClosed = false;
-  const closed = new Promise<void>((resolve) =>
-    channel.on('close', () => {
-      channelClosed = true;
-      resolve();
-    }),
-  );
+  const elapsed = stopwatch();
+  const { far, closed, stderr } = watchChannel(channel, STDERR_LIMIT);
 
   const receive = execa(options.zfsProgram, options.receiveArgs, {
     stdin: 'pipe',
@@ -251,7 +247,7 @@ export async function receiveFromChannel(channel: ClientChannel, options: PullOp
   });
   void receive.finally(() => {
     receiveExited = true;
-    if (!channelClosed) {
+    if (!far.closed) {
       // After the end of the stream the sender has nothing more to say: closing stops nobody.
       if (!channelEnded) sendStoppedByUs = true;
       channel.unpipe(stdin);
@@ -273,9 +269,9 @@ export async function receiveFromChannel(channel: ClientChannel, options: PullOp
     return {
       bytes,
       seconds: elapsed(),
-      sendExitCode,
-      sendSignal,
-      sendStderr: Buffer.concat(sendErr).toString('utf8'),
+      sendExitCode: far.exitCode,
+      sendSignal: far.signal,
+      sendStderr: stderr(),
       sendStoppedByUs,
       receiveExitCode: result.exitCode ?? 128,
       receiveSignal: result.signal ?? undefined,
