@@ -1,5 +1,6 @@
 // serve's lease on a running receive: what it records (processes, client, read counters), and when an earlier receive counts as left behind by a client that is gone.
 import { DEFAULT_KEEPALIVE_INTERVAL_SECONDS, EARLIER_RECEIVE_MARK } from './link';
+import { parseJson } from './json';
 
 /** A process named by PID and the start time /proc gives it, so that a reused PID is never mistaken for it. */
 export interface LeasedProcess {
@@ -50,13 +51,7 @@ function isProcess(value: unknown): value is LeasedProcess {
 
 /** The lease in `text`, or undefined when it is not one (half written, or from another version). */
 export function parseLease(text: string): ReceiveLease | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const l = value as ReceiveLease;
+  const l = parseJson(text) as ReceiveLease;
   if (typeof l !== 'object' || l === null || l.lease !== 1 || !isProcess(l.serve)) return undefined;
   if ((l.zfs !== undefined && !isProcess(l.zfs)) || (l.session !== undefined && !isProcess(l.session))) return undefined;
   if (typeof l.client !== 'string' || typeof l.dataset !== 'string' || typeof l.startedAt !== 'number' || typeof l.progressAt !== 'number') return undefined;

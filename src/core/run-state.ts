@@ -1,6 +1,7 @@
 // The state file of one tree: the last run's outcome and each destination's last push, merged run after run; read by status and the metrics.
 import { parseSnapshotTime } from './names';
 import type { DatasetTree } from './tree';
+import { parseJson } from './json';
 
 export const STATE_VERSION = 1;
 
@@ -144,12 +145,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /** A state file's content, or undefined when it is not one this version wrote (unreadable, other version). */
 export function parseTreeState(text: string): TreeState | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  const value = parseJson(text);
   if (!isObject(value) || value.version !== STATE_VERSION || typeof value.dataset !== 'string') return undefined;
   const run = value.lastRun;
   if (!isObject(run) || typeof run.startedAt !== 'string' || typeof run.endedAt !== 'string' || typeof run.exitCode !== 'number') return undefined;

@@ -1,6 +1,7 @@
 // The serve protocol: the requests a sender makes of an offsite host's `serve`, how serve reads and confines them, and its replies.
 import { datasetNameProblem, relativeDataset, splitSnapshot } from './names';
 import { shellCommand } from './quote';
+import { parseJson } from './json';
 
 /**
  * The first word of every request. It contains a "/" and names no program, so a plain shell login
@@ -287,12 +288,7 @@ export function parseListReply(stdout: string): ListingReply | undefined {
 function lastJsonLine(stdout: string): unknown {
   const lines = stdout.split('\n').filter((l) => l.trim() !== '');
   const last = lines[lines.length - 1];
-  if (last === undefined || !last.startsWith('{')) return undefined;
-  try {
-    return JSON.parse(last) as unknown;
-  } catch {
-    return undefined;
-  }
+  return last === undefined || !last.startsWith('{') ? undefined : parseJson(last);
 }
 
 /** serve's answer to restore-info: the offsite copy's received values, and (where zfs has encryption) which datasets are encrypted. */
