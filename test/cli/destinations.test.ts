@@ -1,4 +1,4 @@
-// Several offsite copies: both receive exact mirrors; one unreachable leaves the other pushed (exit 69, its own line); expire keeps every copy's base; the next run is incremental for both.
+// Several offsite copies: both receive exact mirrors; one unreachable leaves the other pushed (exit 69, its own line) and status judges each; expire keeps every copy's base; the next run is incremental for both.
 import test from 'ava';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ function twoHosts(name: string, down?: number): string {
 const lines = (r: CliResult) => r.stderr.split('\n').filter((l) => l.trim() !== '');
 const failures = (r: CliResult) => lines(r).filter((l) => l.startsWith('cyber-zfs-backup: '));
 
-test('two destinations: both exact mirrors; one unreachable: the other still pushed, exit 69, each line; expire keeps both bases; the next run is incremental for both', async (t) => {
+test('two destinations: both exact mirrors; one unreachable: the other still pushed, exit 69, each line, status judges each; expire keeps both bases; the next run is incremental for both', async (t) => {
   const localPool = bed.pool('czbds');
   const receiverPool = bed.pool('czbdr');
   const local = `${localPool.name}/h`;
@@ -67,6 +67,18 @@ test('two destinations: both exact mirrors; one unreachable: the other still pus
   t.deepEqual(snapshotsByDataset(b).get(''), [S1], 'the unreachable copy is as it was');
   t.is(userrefs(`${local}@${S1}`), 1, "offsite2's base stays held");
   t.is(userrefs(`${local}@${S2}`), 1, "offsite's base moved");
+
+  // Status judges each copy on its own: offsite current (OK), offsite2 unreachable (CRITICAL); the worst wins.
+  const status = await runCliAsync(['--action', 'status', '--json', '--dataset', local, '--ssh-destination', 'offsite', '--zfs-receive-dataset', a, '--ssh-destination', 'offsite2', '--zfs-receive-dataset', b, '--ssh-config', down], {
+    env: { CYBER_ZFS_BACKUP_TEST_NOW: '2026-10-02T13:00:00Z' },
+  });
+  t.is(status.code, 2, status.stdout + status.stderr);
+  const doc = JSON.parse(status.stdout) as { status: string; destinations: Array<{ sshDestination: string; receiveDataset: string; status: string }> };
+  t.is(doc.status, 'CRITICAL');
+  t.deepEqual(
+    doc.destinations.map((d) => [d.sshDestination, d.receiveDataset, d.status]),
+    [['offsite', a, 'OK'], ['offsite2', b, 'CRITICAL']],
+  );
 
   // Both back. Expire (a policy that keeps only the newest) keeps both bases, then both pushes are incremental from their own base.
   writeRandomFile(mnt, 'three.bin', 200_000);
