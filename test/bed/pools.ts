@@ -11,6 +11,10 @@ export interface TestPool {
   destroy(): void;
 }
 
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 export function zfs(...args: string[]): string {
   return execFileSync('zfs', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
@@ -20,20 +24,33 @@ export function zfsTry(...args: string[]): { status: number; stdout: string; std
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Creates a pool on a sparse file; the name is unique (prefix + random) so no pool of anyone else is touched. */
+/**
+ * Creates a pool on a sparse file; the name is unique (prefix + random) so no pool of anyone else is touched.
+ * `cachefile=none`: a run killed before its clean-up leaves no pool that zfs-fuse imports again at its next start.
+ */
 export function createPool(prefix: string, size = '256M'): TestPool {
   const dir = mkdtempSync(join(tmpdir(), 'czb-pool-'));
   const name = `${prefix}${randomBytes(4).toString('hex')}`;
   const file = join(dir, 'disk.img');
   writeFileSync(file, '');
   truncateSync(file, parseSize(size));
-  execFileSync('zpool', ['create', '-m', 'none', name, file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('zpool', ['create', '-o', 'cachefile=none', '-m', 'none', name, file], { stdio: ['ignore', 'ignore', 'pipe'] });
   return {
     name,
     dir,
     destroy() {
-      spawnSync('zpool', ['destroy', '-f', name], { stdio: 'ignore' });
-      rmSync(dir, { recursive: true, force: true });
+      // A pool stays busy while a process of a run that just ended still uses it: a few tries, each
+      // bounded. A pool that cannot go keeps its file (cachefile=none: it is gone when zfs-fuse stops).
+      for (let attempt = 1; attempt <= 5; attempt += 1) {
+        const r = spawnSync('zpool', ['destroy', '-f', name], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000, killSignal: 'SIGKILL' });
+        if (r.status === 0) {
+          rmSync(dir, { recursive: true, force: true });
+          return;
+        }
+        if (attempt === 5 || r.error) process.stderr.write(`test bed: could not destroy pool ${name} (${r.error?.message ?? r.stderr.trim()}); left ${dir}\n`);
+        if (r.error) return;
+        sleepSync(2000);
+      }
     },
   };
 }

@@ -13,11 +13,27 @@ function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+function readPid(): number {
+  return Number(readFileSync(ZFS_FUSE_PIDFILE, 'utf8').trim());
+}
+
+function isZfsFuse(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 1) return false;
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'zfs-fuse';
+  } catch {
+    return false;
+  }
+}
+
 /** Starts zfs-fuse unless some zfs already answers; returns whether this call started it. */
 export function ensureZfs(): boolean {
   if (zfsUsable()) return false;
   if (process.getuid?.() !== 0) throw new Error('no usable zfs, and only root can start zfs-fuse');
   if (!existsSync('/dev/fuse')) throw new Error('no usable zfs and no /dev/fuse for zfs-fuse');
+  // zfs-fuse will not start while its pidfile exists: one left by a run that was killed is removed,
+  // but only when no zfs-fuse runs under that PID.
+  if (existsSync(ZFS_FUSE_PIDFILE) && !isZfsFuse(readPid())) rmSync(ZFS_FUSE_PIDFILE, { force: true });
   execFileSync('zfs-fuse', ['--pidfile', ZFS_FUSE_PIDFILE, '--no-kstat-mount'], { stdio: 'inherit' });
   for (let i = 0; i < 100; i += 1) {
     if (zfsUsable()) return true;
@@ -29,8 +45,8 @@ export function ensureZfs(): boolean {
 /** Stops the zfs-fuse this bed started (by the PID it recorded), never any other. */
 export function stopZfs(): void {
   if (!existsSync(ZFS_FUSE_PIDFILE)) return;
-  const pid = Number(readFileSync(ZFS_FUSE_PIDFILE, 'utf8').trim());
-  if (Number.isInteger(pid) && pid > 1) {
+  const pid = readPid();
+  if (isZfsFuse(pid)) {
     try {
       process.kill(pid, 'SIGTERM');
       for (let i = 0; i < 100; i += 1) {

@@ -457,7 +457,7 @@ test.serial('the installed bundle runs a dry-run expire against a zfs-fuse pool 
   const image = join(work, `${pool}.img`);
   writeFileSync(image, '');
   await must('truncate', ['-s', '128M', image]);
-  await must('zpool', ['create', '-m', 'none', pool, image]);
+  await must('zpool', ['create', '-o', 'cachefile=none', '-m', 'none', pool, image]);
   state.pool = pool;
   const dataset = `${pool}/src`;
   await must('zfs', ['create', dataset]);
