@@ -17,8 +17,9 @@ export function useBed(test: TestFn): Bed {
     sshd = await startSshd();
   });
   test.after.always(async () => {
-    pools.forEach((p) => p.destroy());
+    // The sessions first: a receive they still run keeps its pool busy.
     await sshd?.stop();
+    pools.forEach((p) => p.destroy());
   });
   return {
     get sshd() {

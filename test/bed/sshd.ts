@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { descendants, hasEnded } from './watch';
 
 export interface TestSshd {
   port: number;
@@ -164,12 +165,36 @@ export async function startSshd(): Promise<TestSshd> {
     writeConfig,
     addServeKey,
     async stop() {
-      if (child.exitCode === null) {
+      // The sessions (sshd's per-connection processes and the commands they run) outlive the listener
+      // when it alone is stopped, and they hold its stderr pipe, which would keep this test process
+      // alive: each is stopped by its PID, read before the listener goes.
+      const sessions = child.pid === undefined ? [] : descendants(child.pid);
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
-        await exited;
+        await Promise.race([exited, pause(10_000)]);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }
+      await stopAll(sessions, 10_000);
+      child.stderr?.destroy();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** SIGTERM to each PID (gone ones are skipped); SIGKILL to those still there after `graceMs`. */
+async function stopAll(pids: number[], graceMs: number): Promise<void> {
+  const signal = (pid: number, name: NodeJS.Signals) => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      /* already gone */
+    }
+  };
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  const until = Date.now() + graceMs;
+  while (pids.some((pid) => !hasEnded(pid)) && Date.now() < until) await pause(100);
+  for (const pid of pids.filter((p) => !hasEnded(p))) signal(pid, 'SIGKILL');
 }
