@@ -36,8 +36,12 @@ export interface TransferOptions {
   onSent?: () => void;
 }
 
-/** How far the limiter may fall behind its schedule and catch up (timers fire late, a busy host stalls it); no more, so a long stall is not followed by a long burst. */
-const LIMIT_SLACK_SECONDS = 1;
+/**
+ * How far the limiter may fall behind its schedule and catch up (timers fire late; a busy host, or
+ * zfs send waiting for a transaction group, stalls it for a second or two); no more, so a long
+ * stall is not followed by a long burst.
+ */
+const LIMIT_SLACK_SECONDS = 2;
 
 /** How far the source may run ahead of the schedule before it is paused: fewer, longer pauses cost less than one per chunk. */
 const LIMIT_AHEAD_SECONDS = 0.05;
