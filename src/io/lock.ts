@@ -1,5 +1,5 @@
 // One run per dataset: an exclusive lock file under /run/lock holding the owner's PID and start time.
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BackupError, ExitCode } from '../core/exit-codes';
 import { startTime } from './proc';
@@ -25,6 +25,25 @@ function holder(path: string): { pid: number; alive: boolean } | undefined {
   return { pid, alive: now !== undefined && (started === undefined || started === now) };
 }
 
+/**
+ * Creates `path` already holding `text`, or throws EEXIST: written to a file of its own first and
+ * then linked into place, so no other run ever reads the lock empty (and takes it for a dead one).
+ */
+function createWithContent(path: string, text: string): void {
+  const draft = `${path}.${process.pid}.new`;
+  const fd = openSync(draft, 'w', 0o644);
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(draft, path);
+  } finally {
+    unlinkSync(draft);
+  }
+}
+
 export function lockPath(dir: string, dataset: string): string {
   return join(dir, `cyber-zfs-backup.${dataset.replace(/\//g, '_')}.lock`);
 }
@@ -41,9 +60,7 @@ export function acquireLock(dir: string, dataset: string): Lock {
   }
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
-      const fd = openSync(path, 'wx', 0o644);
-      writeSync(fd, `${process.pid} ${startTime(process.pid) ?? ''}\n`);
-      closeSync(fd);
+      createWithContent(path, `${process.pid} ${startTime(process.pid) ?? ''}\n`);
       return {
         path,
         release() {
@@ -57,7 +74,8 @@ export function acquireLock(dir: string, dataset: string): Lock {
         throw new BackupError(code === 'EACCES' || code === 'EPERM' ? ExitCode.notPermitted : ExitCode.cannotCreate, `cannot create the lock file ${path}: ${(error as Error).message}; run as root or make ${dir} writable`);
       }
       const h = holder(path);
-      if (h?.alive) {
+      if (h === undefined) continue;
+      if (h.alive) {
         throw new BackupError(ExitCode.temporary, `another cyber-zfs-backup run (PID ${h.pid}) is working on ${dataset} (lock ${path}); try again when it has finished`);
       }
       try {

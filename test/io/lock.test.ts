@@ -51,3 +51,35 @@ test('an unwritable lock directory is a clear error, not a crash', (t) => {
   const error = t.throws(() => acquireLock('/proc/czb-no-such-dir/lock', 'tank/h'), { instanceOf: BackupError });
   t.regex(error?.message ?? '', /cannot create the lock file/);
 });
+
+test('runs that start at the same instant: exactly one takes the lock (none reads it empty and takes it for a dead one)', async (t) => {
+  t.timeout(120_000);
+  const lockModule = new URL('../../src/io/lock.ts', import.meta.url).href;
+  for (let round = 0; round < 5; round += 1) {
+    const d = scratchDir(t, 'czb-lock-race-');
+    const at = Date.now() + 1500;
+    // Each contender waits for the same instant, tries once, says how it went, and holds what it got until told to go.
+    const script = `const { acquireLock } = await import(${JSON.stringify(lockModule)});
+      while (Date.now() < ${at}) {}
+      try { acquireLock(${JSON.stringify(d)}, 'tank/h'); console.log('took'); } catch (e) { console.log('refused ' + e.exitCode); }
+      process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`;
+    const contenders = Array.from({ length: 8 }, () => spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    const said = await Promise.all(
+      contenders.map(
+        (c) =>
+          new Promise<string>((resolve) => {
+            let out = '';
+            c.stdout.on('data', (b: Buffer) => {
+              out += b.toString();
+              if (out.includes('\n')) resolve(out.trim());
+            });
+            c.on('exit', () => resolve(out.trim() || 'exited'));
+          }),
+      ),
+    );
+    for (const c of contenders) c.stdin.end();
+    await Promise.all(contenders.map((c) => new Promise((r) => (c.exitCode === null ? c.on('exit', r) : r(null)))));
+    t.deepEqual(said.filter((s) => s === 'took').length, 1, `round ${round}: ${said.join(', ')}`);
+    t.true(said.every((s) => s === 'took' || s === 'refused 75'), said.join(', '));
+  }
+});
