@@ -143,6 +143,14 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
   const limiter = options.bytesPerSecond === undefined ? undefined : rateLimiter(options.bytesPerSecond, elapsed);
   if (limiter) stdout.pipe(limiter).pipe(channel);
   else stdout.pipe(channel);
+  // zfs send may exit while the limiter still holds its last chunks for their time: the channel is
+  // ended only once the last stage has handed on everything (or the channel is gone).
+  const lastStage = limiter ?? stdout;
+  const handedOn = new Promise<void>((resolve) => {
+    if (lastStage.readableEnded) resolve();
+    lastStage.once('end', resolve);
+    lastStage.once('close', resolve);
+  });
   let sendStoppedByUs = false;
   let sendExited = false;
   void send.finally(() => {
@@ -166,6 +174,7 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
   const ticker = options.onProgress ? setInterval(() => options.onProgress?.(bytes, elapsed()), 1000) : undefined;
   try {
     const result = await send;
+    await Promise.race([handedOn, closed]);
     if (!far.closed) channel.end();
     if (options.onSent && result.exitCode === 0 && !far.closed) {
       const onSent = options.onSent;

@@ -44,6 +44,16 @@ test('--bwlimit 8M on 16 MiB: at least 1.9 s, and 85% of the limit or more; ever
   t.deepEqual(sink.events, ['sent', 'close']);
 });
 
+test('--bwlimit 512K on 1 MiB: every byte arrives, though zfs send has exited while the limiter still holds its last chunks', async (t) => {
+  // At 512 KiB/s each 64 KiB chunk waits 125 ms in the limiter, so the producer is gone before the last one is due.
+  const sink = new Sink();
+  const result = await sendIntoChannel(sink as unknown as ClientChannel, { ...produce(MIB), bytesPerSecond: 512 * 1024 });
+  t.is(result.sendExitCode, 0);
+  t.is(result.bytes, MIB);
+  t.is(sink.received, MIB, `the channel got ${sink.received} of ${MIB} bytes`);
+  t.true(result.streamSeconds >= 1.8, `the stream ${result.streamSeconds} s`);
+});
+
 test('without a limit the same stream is not held back', async (t) => {
   const sink = new Sink();
   const result = await sendIntoChannel(sink as unknown as ClientChannel, produce(16 * MIB));
