@@ -48,11 +48,13 @@ export async function startRelay(targetPort: number, options: RelayOptions): Pro
   };
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
+    client.unref();
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
     client.on('error', () => {});
     if (options.stall) return;
     const upstream = connect(targetPort, '127.0.0.1');
+    upstream.unref();
     sockets.add(upstream);
     // A silent link passes no close either: each side's socket stays open until close().
     upstream.on('close', () => {
@@ -100,6 +102,9 @@ export async function startRelay(targetPort: number, options: RelayOptions): Pro
     forward(upstream, client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // A test that fails before it closes its relay must not keep its test process alive for ever
+  // (ava waits for every test file's process to end): the relay holds it up only while it is in use.
+  server.unref();
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : 0,

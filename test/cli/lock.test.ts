@@ -34,6 +34,7 @@ test('a second run on the same dataset exits 75 at once, names the holder PID, a
   zfs('snapshot', '-r', `${root}@2026-10-01T00:00:00Z`);
   // The first run hangs connecting to a host that accepts and never answers.
   const stall = await startRelay(sshd.port, { stall: true });
+  t.teardown(() => stall.close());
   const hang = sshd.writeConfig('cfg.stall', [`Port ${stall.port}`, 'ConnectTimeout 30']);
   const dir = scratchDir(t, 'czb-lockcli-');
   const lockDir = join(dir, 'lock');

@@ -152,6 +152,7 @@ async function cuttingRelay(cutAfter: number): Promise<{ config: string; passed(
     forward(upstream, client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref(); // a failed test must not keep its test process alive
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const knownHosts = join(bed.sshd.dir, `known_hosts.relay${port}`);
