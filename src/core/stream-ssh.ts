@@ -21,6 +21,20 @@ export interface StreamSshTarget {
   /** The keepalives the session applies (the tool's default where the config sets none). */
   keepalive: Keepalive;
   connectTimeoutSeconds: number;
+  /** The ciphers `ssh -G` resolved (the config's list, or OpenSSH's defaults). */
+  ciphers: readonly string[];
+}
+
+/** The AES-GCM ciphers, fastest where the CPU has AES instructions (OpenSSH's default puts chacha20-poly1305 first). */
+const GCM_FIRST = ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com'];
+
+/**
+ * The resolved ciphers with AES-GCM moved to the front, as the session's own connection prefers
+ * them: only the order changes, never the set, so a config that leaves GCM out keeps it out.
+ */
+export function streamCiphers(resolved: readonly string[]): string[] {
+  const preferred = GCM_FIRST.filter((c) => resolved.includes(c));
+  return [...preferred, ...resolved.filter((c) => !preferred.includes(c))];
 }
 
 /** A path of OpenSSH's is one word of its option line: one with white space or a quote in it cannot be passed (`ssh -G` cannot print it either). */
@@ -69,6 +83,7 @@ export function streamSshArgv(target: StreamSshTarget, remoteCommand: string, lo
     ...o('ServerAliveInterval', target.keepalive.intervalSeconds),
     ...o('ServerAliveCountMax', target.keepalive.countMax),
     ...o('ConnectTimeout', target.connectTimeoutSeconds),
+    ...(target.ciphers.length === 0 ? [] : o('Ciphers', streamCiphers(target.ciphers).join(','))),
     ...o('ControlMaster', 'no'),
     ...o('ControlPath', 'none'),
     ...o('ProxyJump', 'none'),

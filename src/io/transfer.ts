@@ -2,6 +2,7 @@
 import { Transform } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { execa } from 'execa';
+import type { BackupError } from '../core/exit-codes';
 
 export interface TransferResult {
   bytes: number;
@@ -20,6 +21,8 @@ export interface TransferResult {
   receiveStderr: string;
   /** What the remote command printed on stdout (serve's reply after a receive); at most REPLY_LIMIT bytes. */
   receiveStdout: string;
+  /** The carrier itself failed before the remote command ran (OpenSSH's client: host key, login, connect): the line to end with. */
+  carrierFailure?: BackupError;
 }
 
 /** A reply longer than this is cut (a tree listing of a million snapshots stays below it). */
@@ -50,7 +53,7 @@ const LIMIT_AHEAD_SECONDS = 0.05;
  * holds zfs send. (A stage in the pipe keeps pipe()'s own flow to the channel: a hand-written
  * data/drain loop ran at half the speed here.)
  */
-function rateLimiter(bytesPerSecond: number, elapsed: () => number): Transform {
+export function rateLimiter(bytesPerSecond: number, elapsed: () => number): Transform {
   let due = 0;
   let start: number | undefined;
   return new Transform({

@@ -17,6 +17,7 @@ const base: StreamSshTarget = {
   hostKeyAlias: undefined,
   keepalive: keepaliveFor(0, 3),
   connectTimeoutSeconds: 30,
+  ciphers: ['chacha20-poly1305@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com'],
 };
 
 /** The -o options of an argv as a map (the last value of each, as ssh would not read them: the first wins, so each must appear once). */
@@ -56,8 +57,21 @@ const rows: Array<{ name: string; target: Partial<StreamSshTarget>; want: Record
       ControlPath: ['none'],
       ProxyJump: ['none'],
       LogLevel: ['DEBUG1'],
+      // OpenSSH's default set, AES-GCM first (as the session's own connection prefers it).
+      Ciphers: ['aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr'],
     },
     absent: ['HostKeyAlias'],
+  },
+  {
+    name: 'a config that allows only chacha20 and aes256-gcm: the same set, GCM first; none printed: no Ciphers option',
+    target: { ciphers: ['chacha20-poly1305@openssh.com', 'aes256-gcm@openssh.com'] },
+    want: { Ciphers: ['aes256-gcm@openssh.com,chacha20-poly1305@openssh.com'] },
+  },
+  {
+    name: 'no ciphers printed: ssh keeps its own',
+    target: { ciphers: [] },
+    want: {},
+    absent: ['Ciphers'],
   },
   {
     name: 'no --ssh-config: no -F (ssh reads its own files, as ssh -G did); keepalives and ConnectTimeout from the config win',
