@@ -8,7 +8,7 @@ import type { ClientChannel } from 'ssh2';
 import { BackupError, ExitCode } from '../core/exit-codes';
 import { killedBySignal } from '../core/remote-command';
 import { readStreamSshEnd, streamSshArgv, type StreamSshEnd, type StreamSshTarget } from '../core/stream-ssh';
-import { rateLimiter, REPLY_LIMIT, sendIntoChannel, type TransferOptions, type TransferResult } from './transfer';
+import { REPLY_LIMIT, sendIntoChannel, startSend, type TransferOptions, type TransferResult } from './transfer';
 
 /** The remote end of a push stream as the session hands it out: an ssh2 exec channel, or a child `ssh` to start. */
 export interface OpenSshStream {
@@ -105,25 +105,9 @@ async function relay(target: OpenSshStream, options: TransferOptions, logFile: s
   // ssh that ended first gives EPIPE here; its exit says why.
   stdin.on('error', () => {});
 
-  const send = execa(options.zfsProgram, options.sendArgs, {
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: { stdout: false, stderr: true },
-    reject: false,
-    env: { LC_ALL: 'C' },
-  });
-  let bytes = 0;
-  let firstByteAt: number | undefined;
+  const running = startSend(options, elapsed, stdin);
+  const { send } = running;
   let lastByteAt: number | undefined;
-  const stdout = send.stdout;
-  stdout.on('data', (chunk: Buffer) => {
-    firstByteAt ??= elapsed();
-    bytes += chunk.length;
-  });
-  const limiter = options.bytesPerSecond === undefined ? undefined : rateLimiter(options.bytesPerSecond, elapsed);
-  if (limiter) stdout.pipe(limiter).pipe(stdin);
-  else stdout.pipe(stdin);
   let stdinFinished = false;
   stdin.once('finish', () => {
     stdinFinished = true;
@@ -131,23 +115,11 @@ async function relay(target: OpenSshStream, options: TransferOptions, logFile: s
   });
 
   let sshExited = false;
-  let sendExited = false;
-  let sendStoppedByUs = false;
-  void send.finally(() => (sendExited = true));
   const sshDone = ssh.finally(() => {
     sshExited = true;
-    if (limiter) {
-      stdout.unpipe(limiter);
-      limiter.unpipe(stdin);
-      limiter.destroy();
-    } else stdout.unpipe(stdin);
-    stdout.resume();
-    if (!sendExited) {
-      sendStoppedByUs = true;
-      send.kill('SIGTERM');
-    }
+    running.stop();
   });
-  const ticker = options.onProgress ? setInterval(() => options.onProgress?.(bytes, elapsed()), 1000) : undefined;
+  const ticker = options.onProgress ? setInterval(() => options.onProgress?.(running.bytes(), elapsed()), 1000) : undefined;
   try {
     const sent = await send;
     if (options.onSent && sent.exitCode === 0 && !sshExited) {
@@ -163,12 +135,12 @@ async function relay(target: OpenSshStream, options: TransferOptions, logFile: s
     const stderr = remoteStderr();
     const failure = carrierFailure(end, target.link);
     return {
-      bytes,
+      bytes: running.bytes(),
       seconds,
-      streamSeconds: (lastByteAt ?? seconds) - (firstByteAt ?? 0),
+      streamSeconds: (lastByteAt ?? seconds) - (running.firstByteAt() ?? 0),
       sendExitCode: sent.exitCode ?? 128,
       sendSignal: sent.signal ?? undefined,
-      sendStoppedByUs,
+      sendStoppedByUs: running.stoppedByUs(),
       sendStderr: String(sent.stderr ?? ''),
       receiveExitCode: end.kind === 'status' ? end.code : null,
       receiveSignal: end.kind === 'signal' ? (killedBySignal(stderr) ?? 'a signal') : null,

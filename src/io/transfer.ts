@@ -53,7 +53,7 @@ const LIMIT_AHEAD_SECONDS = 0.05;
  * holds zfs send. (A stage in the pipe keeps pipe()'s own flow to the channel: a hand-written
  * data/drain loop ran at half the speed here.)
  */
-export function rateLimiter(bytesPerSecond: number, elapsed: () => number): Transform {
+function rateLimiter(bytesPerSecond: number, elapsed: () => number): Transform {
   let due = 0;
   let start: number | undefined;
   return new Transform({
@@ -66,6 +66,56 @@ export function rateLimiter(bytesPerSecond: number, elapsed: () => number): Tran
       else callback(null, chunk);
     },
   });
+}
+
+/**
+ * Starts `zfs SENDARGS` and pipes its output into `into` (through --bwlimit's stage when set),
+ * counting every byte; `stop()`, when the far end is gone, unhooks the pipe, throws away what zfs
+ * send still writes and kills it if it still runs.
+ */
+export function startSend(options: TransferOptions, elapsed: () => number, into: NodeJS.WritableStream) {
+  const send = execa(options.zfsProgram, options.sendArgs, {
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: { stdout: false, stderr: true },
+    reject: false,
+    env: { LC_ALL: 'C' },
+  });
+  let bytes = 0;
+  let firstByteAt: number | undefined;
+  const stdout = send.stdout;
+  stdout.on('data', (chunk: Buffer) => {
+    firstByteAt ??= elapsed();
+    bytes += chunk.length;
+  });
+  // Without a limit the stream takes the cheapest path there is: a plain pipe.
+  const limiter = options.bytesPerSecond === undefined ? undefined : rateLimiter(options.bytesPerSecond, elapsed);
+  if (limiter) stdout.pipe(limiter).pipe(into);
+  else stdout.pipe(into);
+  let stoppedByUs = false;
+  let exited = false;
+  void send.finally(() => {
+    exited = true;
+  });
+  return {
+    send,
+    bytes: () => bytes,
+    firstByteAt: () => firstByteAt,
+    stoppedByUs: () => stoppedByUs,
+    stop() {
+      if (limiter) {
+        stdout.unpipe(limiter);
+        limiter.unpipe(into);
+        limiter.destroy();
+      } else stdout.unpipe(into);
+      stdout.resume();
+      if (!exited) {
+        stoppedByUs = true;
+        send.kill('SIGTERM');
+      }
+    },
+  };
 }
 
 /**
@@ -93,7 +143,6 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
   });
   channel.on('error', () => {});
   let channelFinished = false;
-  let firstByteAt: number | undefined;
   let lastByteAt: number | undefined;
   channel.once('finish', () => {
     channelFinished = true;
@@ -107,45 +156,10 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
     }),
   );
 
-  const send = execa(options.zfsProgram, options.sendArgs, {
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: { stdout: false, stderr: true },
-    reject: false,
-    env: { LC_ALL: 'C' },
-  });
-  let bytes = 0;
-  const stdout = send.stdout;
-  stdout.on('data', (chunk: Buffer) => {
-    firstByteAt ??= elapsed();
-    bytes += chunk.length;
-  });
-  // Without a limit the stream takes the cheapest path there is: a plain pipe.
-  const limiter = options.bytesPerSecond === undefined ? undefined : rateLimiter(options.bytesPerSecond, elapsed);
-  if (limiter) stdout.pipe(limiter).pipe(channel);
-  else stdout.pipe(channel);
-  let sendStoppedByUs = false;
-  let sendExited = false;
-  void send.finally(() => {
-    sendExited = true;
-  });
-  const kill = () => {
-    if (!sendExited) {
-      sendStoppedByUs = true;
-      send.kill('SIGTERM');
-    }
-  };
-  void closed.then(() => {
-    if (limiter) {
-      stdout.unpipe(limiter);
-      limiter.unpipe(channel);
-      limiter.destroy();
-    } else stdout.unpipe(channel);
-    stdout.resume();
-    kill();
-  });
-  const ticker = options.onProgress ? setInterval(() => options.onProgress?.(bytes, elapsed()), 1000) : undefined;
+  const running = startSend(options, elapsed, channel);
+  const { send } = running;
+  void closed.then(() => running.stop());
+  const ticker = options.onProgress ? setInterval(() => options.onProgress?.(running.bytes(), elapsed()), 1000) : undefined;
   try {
     const result = await send;
     if (!channelClosed) channel.end();
@@ -157,12 +171,12 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
     await closed;
     const seconds = elapsed();
     return {
-      bytes,
+      bytes: running.bytes(),
       seconds,
-      streamSeconds: (lastByteAt ?? seconds) - (firstByteAt ?? 0),
+      streamSeconds: (lastByteAt ?? seconds) - (running.firstByteAt() ?? 0),
       sendExitCode: result.exitCode ?? 128,
       sendSignal: result.signal ?? undefined,
-      sendStoppedByUs,
+      sendStoppedByUs: running.stoppedByUs(),
       sendStderr: String(result.stderr ?? ''),
       receiveExitCode,
       receiveSignal,
