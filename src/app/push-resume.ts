@@ -5,7 +5,7 @@ import { joinDataset } from '../core/names';
 import type { DatasetTree } from '../core/tree';
 import { resumeSendArgs } from '../core/zfs-argv';
 import { firstErrorLine } from '../core/zfs-errors';
-import { sendIntoChannel } from '../io/transfer';
+import { sendStream } from '../io/transfer-ssh';
 import type { PushOptions } from './options';
 import type { TransferDeps } from './push-transfer';
 import { reportTransfer } from './push-transfer';
@@ -28,8 +28,8 @@ export async function settlePartialReceives(deps: TransferDeps, receiver: Receiv
     }
     if (canResume) {
       deps.log.warn(`resuming the interrupted receive of ${name}`);
-      const channel = await receiver.openReceive(name, 'resume', mountpoint);
-      const result = await sendIntoChannel(channel, {
+      const target = await receiver.openReceive(name, 'resume', mountpoint);
+      const result = await sendStream(target, {
         zfsProgram: deps.zfsProgram,
         sendArgs: resumeSendArgs(ds.resumeToken as string),
         ...(options.bwlimit === undefined ? {} : { bytesPerSecond: options.bwlimit }),

@@ -3,8 +3,8 @@ import { BackupError, ExitCode } from '../core/exit-codes';
 import { earlierReceiveError, earlierReceiveRunning } from '../core/link';
 import { formatRate } from '../core/rate';
 import { classifyZfsError, firstErrorLine } from '../core/zfs-errors';
-import type { ClientChannel } from 'ssh2';
-import { sendIntoChannel, type TransferResult } from '../io/transfer';
+import type { TransferResult } from '../io/transfer';
+import { sendStream, type StreamTarget } from '../io/transfer-ssh';
 import type { Deps } from './deps';
 
 export interface TransferDeps extends Deps {
@@ -32,8 +32,8 @@ export function limitNote(bytesPerSecond: number | undefined): string {
   return bytesPerSecond === undefined ? '' : ` (limited to ${formatRate(bytesPerSecond)})`;
 }
 
-/** Runs local `zfs SENDARGS` into `channel`; throws one clear line on any failure; returns the result (with the receiver's reply). */
-export async function transfer(deps: TransferDeps, channel: ClientChannel, sendArgs: string[], what: string, where: string, stream: StreamOptions = {}): Promise<TransferResult> {
+/** Runs local `zfs SENDARGS` into the receive opened at `target`; throws one clear line on any failure; returns the result (with the receiver's reply). */
+export async function transfer(deps: TransferDeps, target: StreamTarget, sendArgs: string[], what: string, where: string, stream: StreamOptions = {}): Promise<TransferResult> {
   deps.log.debug({ argv: [deps.zfsProgram, ...sendArgs] }, 'running zfs');
   const progress = deps.progress;
   const note = limitNote(stream.bytesPerSecond);
@@ -44,7 +44,7 @@ export async function transfer(deps: TransferDeps, channel: ClientChannel, sendA
           progress?.write(`\r${what}: ${mib(bytes)} MiB, ${mib(bytes / Math.max(seconds, 0.001))} MiB/s${note}   `);
         }
       : undefined;
-  const result = await sendIntoChannel(channel, {
+  const result = await sendStream(target, {
     zfsProgram: deps.zfsProgram,
     sendArgs,
     ...(onProgress ? { onProgress } : {}),
@@ -63,6 +63,7 @@ export async function transfer(deps: TransferDeps, channel: ClientChannel, sendA
 /** Nothing when both ends exited 0; otherwise the one line that says which end failed, how, and what happens next. */
 export function reportTransfer(result: TransferResult, what: string, where: string): void {
   if (result.sendExitCode === 0 && result.receiveExitCode === 0) return;
+  if (result.carrierFailure) throw result.carrierFailure;
   const prefix = `push of ${what} to ${where} failed after ${mib(result.bytes)} MiB`;
   if (result.receiveExitCode === null && result.receiveSignal) {
     throw new BackupError(ExitCode.temporary, `${prefix}: zfs receive on the receiving host was killed (${result.receiveSignal}); the next run repairs the receiver and resumes from the last common snapshot`);

@@ -6,6 +6,7 @@ import { joinDataset } from '../core/names';
 import { appendOnlyRefusal, refusalError, type PushContext } from '../core/push-messages';
 import { planReplication, type CatchUpStep, type RepairStep } from '../core/replication-plan';
 import { sideOfTree, type SideFacts } from '../core/run-state';
+import { streamSshArgv } from '../core/stream-ssh';
 import type { DatasetTree } from '../core/tree';
 import { catchUpSendArgs, sendArgs, streamFlags } from '../core/zfs-argv';
 import type { CommandRunner } from '../io/command';
@@ -59,6 +60,13 @@ function traced(log: Deps['log'], session: SshSession): SshSession {
     openChannel: (command) => {
       log.debug({ remote: command }, 'streaming into the receiving host');
       return session.openChannel(command);
+    },
+    openStream: (command) => {
+      log.debug({ remote: command }, 'streaming into the receiving host');
+      return session.openStream(command).then((target) => {
+        if (target.carrier === 'openssh') log.debug({ argv: [target.program, ...streamSshArgv(target.target, target.command, 'LOGFILE')] }, 'the stream goes by OpenSSH\'s client');
+        return target;
+      });
     },
     silence: () => session.silence(),
     close: () => session.close(),

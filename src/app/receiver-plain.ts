@@ -83,8 +83,8 @@ function plainReceiver(session: SshSession, dataset: string, useSudo: boolean, c
     openReceive: (name, mode, mountpoint) => {
       const receive = remoteZfsCommand(receiveModeArgs(mode, name, caps, mountpoint, true), useSudo);
       // The tree's receive lists what settle needs right after it, in the same remote command.
-      if (mode !== 'tree') return session.openChannel(receive);
-      return session.openChannel(receiveThenBatch(receive, settleListings().map((c) => remoteZfsCommand(c, useSudo))));
+      if (mode !== 'tree') return session.openStream(receive);
+      return session.openStream(receiveThenBatch(receive, settleListings().map((c) => remoteZfsCommand(c, useSudo))));
     },
     async settle(mountpoint, lastReply) {
       const commands = settleListings();

@@ -47,7 +47,7 @@ export function serveReceiver(session: SshSession, dataset: string, reply: Probe
     async abortPartial(name) {
       await run({ verb: 'abort', dataset: name }, `aborting the partial receive of ${name}`);
     },
-    openReceive: (name, mode, mountpoint) => session.openChannel(serveRequestCommand({ verb: 'receive', dataset: name, tree: dataset, mode, mountpoint })),
+    openReceive: (name, mode, mountpoint) => session.openStream(serveRequestCommand({ verb: 'receive', dataset: name, tree: dataset, mode, mountpoint })),
     async settle(_mountpoint, lastReply) {
       const parsed = parseReceiveReply(lastReply);
       if (!parsed) return receiver.listTree();

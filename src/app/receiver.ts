@@ -9,6 +9,7 @@ import { parseTree, type DatasetTree } from '../core/tree';
 import { classifyZfsError, firstErrorLine } from '../core/zfs-errors';
 import type { ClientChannel } from 'ssh2';
 import type { ExecResult } from '../io/ssh-session';
+import type { StreamTarget } from '../io/transfer-ssh';
 
 export interface Receiver {
   readonly kind: 'plain' | 'serve';
@@ -27,7 +28,7 @@ export interface Receiver {
   /** Discards the partial state an interrupted `receive -s` left in `dataset`. */
   abortPartial(dataset: string): Promise<void>;
   /** Opens `zfs receive` of `dataset` (the tree, or one dataset in it) for a stream to be written into. */
-  openReceive(dataset: string, mode: ReceiveMode, mountpoint: string): Promise<ClientChannel>;
+  openReceive(dataset: string, mode: ReceiveMode, mountpoint: string): Promise<StreamTarget>;
   /**
    * After the last receive: keeps the tree inert below `mountpoint` and lists it with GUIDs.
    * `lastReply` is what the last receive printed on stdout (serve answers there).

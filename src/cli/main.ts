@@ -73,7 +73,8 @@ async function main(): Promise<number> {
         now,
         record: recorder({ zfs, log, now }, options),
         runner: runCommand,
-        connect: openSession,
+        // The stream goes by OpenSSH's client unless CYBER_ZFS_BACKUP_STREAM=ssh2 (the connection node-ssh keeps for everything else).
+        connect: (destination) => openSession(destination, { streamCarrier: process.env.CYBER_ZFS_BACKUP_STREAM === 'ssh2' ? 'ssh2' : 'openssh' }),
         zfsProgram,
         lockDir: process.env.CYBER_ZFS_BACKUP_LOCK_DIR ?? DEFAULT_LOCK_DIR,
         report,

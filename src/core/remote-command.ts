@@ -39,14 +39,23 @@ export function batchScript(commandLines: readonly string[]): string {
   return commandLines.map((line) => `${line}; s=$?; printf '\\n${BATCH_MARK} %s\\n' "$s"; printf '\\n${BATCH_MARK}\\n' >&2`).join('; ');
 }
 
+/** The line a plain receiver's shell prints on stderr before it dies by the signal that killed its receive: OpenSSH's client reports no signal's name, this line does. */
+export const KILLED_MARK = 'czb: the receive was killed by signal';
+
+/** The signal name (`SIGKILL`) in a killed receive's line, if `stderr` holds one. */
+export function killedBySignal(stderr: string): string | undefined {
+  return new RegExp(`^${KILLED_MARK} (SIG[A-Z0-9]+)$`, 'm').exec(stderr)?.[1];
+}
+
 /**
  * A receive and, only when it succeeded, a batch of listings after it on its stdout (zfs receive
  * prints nothing there): the check after a push then needs no remote command, and no login, of
  * its own. The command's exit status stays the receive's, and a receive killed by a signal kills
- * the shell with the same signal, so the channel still reports a signal, not a number.
+ * the shell with the same signal, so the channel still reports a signal, not a number (and a line
+ * names it on stderr, for a client that does not pass the signal's name on).
  */
 export function receiveThenBatch(receiveLine: string, commandLines: readonly string[]): string {
-  return `${receiveLine}; s=$?; if [ "$s" -eq 0 ]; then ${batchScript(commandLines)}; elif [ "$s" -gt 128 ]; then kill -"$((s - 128))" $$; fi; exit "$s"`;
+  return `${receiveLine}; s=$?; if [ "$s" -eq 0 ]; then ${batchScript(commandLines)}; elif [ "$s" -gt 128 ]; then printf '${KILLED_MARK} SIG%s\\n' "$(kill -l "$((s - 128))")" >&2; kill -"$((s - 128))" $$; fi; exit "$s"`;
 }
 
 export function splitBatch(count: number, stdout: string, stderr: string): BatchPart[] {

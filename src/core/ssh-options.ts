@@ -25,6 +25,8 @@ export interface SshOptions {
   identitiesOnly: boolean;
   /** As printed (`none` and `SSH_AUTH_SOCK` kept); undefined when not set. */
   identityAgent: string | undefined;
+  /** The ciphers OpenSSH would offer, in its order (the config's, or its defaults); empty if ssh -G printed none. */
+  ciphers: string[];
   /** Set only when configured; the push refuses both (no shell, no tokens through ssh2). */
   proxyCommand: string | undefined;
   pkcs11Provider: string | undefined;
@@ -194,6 +196,7 @@ export function parseSshG(stdout: string): SshOptions {
     batchMode: parseYesNo('batchmode', first(lines, 'batchmode'), false),
     identitiesOnly: parseYesNo('identitiesonly', first(lines, 'identitiesonly'), false),
     identityAgent: first(lines, 'identityagent') || undefined,
+    ciphers: (first(lines, 'ciphers') ?? '').split(',').map((c) => c.trim()).filter((c) => c.length > 0),
     proxyCommand: noneToUndefined(first(lines, 'proxycommand')),
     pkcs11Provider: noneToUndefined(first(lines, 'pkcs11provider')),
   };

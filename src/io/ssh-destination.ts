@@ -15,6 +15,11 @@ export interface ResolvedDestination {
   identityFiles: string[];
   knownHosts: KnownHostEntry[];
   knownHostsFiles: string[];
+  /** The same files, the user's and the global ones apart (for OpenSSH's client, which carries the stream). */
+  userKnownHostsFiles: string[];
+  globalKnownHostsFiles: string[];
+  /** The ssh config file it was resolved with (`-F`), or undefined for ssh's own default files. */
+  config: string | undefined;
   /** The ssh-agent socket to use (IdentityAgent, else $SSH_AUTH_SOCK), or undefined for none. */
   agentSocket: string | undefined;
   /** One hop, resolved the same way, when ProxyJump is set. */
@@ -100,7 +105,9 @@ export async function resolveDestination(
   if (options.pkcs11Provider !== undefined) {
     throw new BackupError(ExitCode.usage, `${destination} uses PKCS11Provider ${options.pkcs11Provider}, which cyber-zfs-backup cannot use (ssh2 has no PKCS#11); use a key file (IdentityFile) or an ssh-agent holding the token's key (IdentityAgent)`);
   }
-  const knownHostsFiles = expandAll([...options.userKnownHostsFiles, ...options.globalKnownHostsFiles], options, destination);
+  const userKnownHostsFiles = expandAll(options.userKnownHostsFiles, options, destination);
+  const globalKnownHostsFiles = expandAll(options.globalKnownHostsFiles, options, destination);
+  const knownHostsFiles = [...userKnownHostsFiles, ...globalKnownHostsFiles];
   const known = readKnownHosts(knownHostsFiles);
   for (const m of known.malformed) warn(`ignoring a malformed known_hosts line: ${m}`);
   const resolved: ResolvedDestination = {
@@ -109,6 +116,9 @@ export async function resolveDestination(
     identityFiles: expandAll(options.identityFiles, options, destination),
     knownHosts: known.entries,
     knownHostsFiles,
+    userKnownHostsFiles,
+    globalKnownHostsFiles,
+    config,
     agentSocket: agentSocket(options.identityAgent, options, destination),
   };
   if (options.proxyJump !== undefined) {

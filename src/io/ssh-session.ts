@@ -7,8 +7,10 @@ import type { AnyAuthMethod, ClientChannel, ConnectConfig, ServerHostKeyAlgorith
 import ssh2 from 'ssh2';
 import { BackupError, ExitCode } from '../core/exit-codes';
 import { DEFAULT_CONNECT_TIMEOUT_SECONDS, keepaliveFor, REMOTE_COMMAND_TIMEOUT_SECONDS, silentLinkError, type LinkSilence } from '../core/link';
+import type { StreamSshTarget } from '../core/stream-ssh';
 import { knownKeyTypes, sshKeyTypeFromBlob, verifyHostKey, type HostKeyVerdict } from './known-hosts';
 import type { ResolvedDestination } from './ssh-destination';
+import type { StreamTarget } from './transfer-ssh';
 
 export interface ExecResult {
   code: number | null;
@@ -22,6 +24,8 @@ export interface SshSession {
   exec(command: string): Promise<ExecResult>;
   /** Opens an exec channel (for streaming); the caller consumes its output. */
   openChannel(command: string): Promise<ClientChannel>;
+  /** The remote end of a push stream: an exec channel on this connection, or OpenSSH's client to start for it (see SessionOptions.streamCarrier). */
+  openStream(command: string): Promise<StreamTarget>;
   /** Set once the connection (or its jump host's) was ended because keepalives went unanswered. */
   silence(): LinkSilence | undefined;
   close(): void;
@@ -30,6 +34,12 @@ export interface SshSession {
 export interface SessionOptions {
   /** How long a remote command other than the stream may take (REMOTE_COMMAND_TIMEOUT_SECONDS). */
   execTimeoutSeconds?: number;
+  /**
+   * What carries a push stream: OpenSSH's own client (the default; a second connection, to the
+   * same resolved destination, for the stream alone), or this connection's ssh2 channel. A
+   * destination behind a ProxyJump host always streams through ssh2 (the jump is followed here).
+   */
+  streamCarrier?: 'openssh' | 'ssh2';
 }
 
 const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
@@ -234,6 +244,27 @@ function execOn(ssh: NodeSSH, command: string, timeoutSeconds: number, where: st
   });
 }
 
+/** The destination as the stream's OpenSSH client gets it: exactly what this session resolved and uses. */
+function streamTarget(dest: ResolvedDestination): StreamSshTarget {
+  const { options } = dest;
+  return {
+    destination: dest.destination,
+    config: dest.config,
+    hostname: options.hostname,
+    port: options.port,
+    user: options.user,
+    identityFiles: dest.identityFiles,
+    identitiesOnly: options.identitiesOnly,
+    agentSocket: dest.agentSocket,
+    userKnownHostsFiles: dest.userKnownHostsFiles,
+    globalKnownHostsFiles: dest.globalKnownHostsFiles,
+    hostKeyAlias: options.hostKeyAlias,
+    keepalive: keepaliveFor(options.serverAliveIntervalSeconds, options.serverAliveCountMax),
+    connectTimeoutSeconds: options.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS,
+    ciphers: options.ciphers,
+  };
+}
+
 /** Ends a connection: a polite disconnect, and the socket destroyed a moment later even if the far end never answers (a silent link). */
 function closeConnection(connection: Connection): void {
   connection.ssh.dispose();
@@ -266,9 +297,7 @@ export async function openSession(dest: ResolvedDestination, options: SessionOpt
   }
   const { ssh } = main;
   const timeout = options.execTimeoutSeconds ?? REMOTE_COMMAND_TIMEOUT_SECONDS;
-  return {
-    exec: (command) => execOn(ssh, command, timeout, linkLabel(dest)),
-    openChannel: (command) =>
+  const openChannel = (command: string): Promise<ClientChannel> =>
       new Promise((resolve, reject) => {
         const connection = ssh.connection;
         if (!connection) return reject(new BackupError(ExitCode.unavailable, 'the SSH connection is closed'));
@@ -279,7 +308,24 @@ export async function openSession(dest: ResolvedDestination, options: SessionOpt
           channel.once('close', () => connection.setNoDelay(true));
           resolve(channel);
         });
-      }),
+      });
+  const byOpenSsh = (options.streamCarrier ?? 'openssh') === 'openssh' && dest.jump === undefined;
+  const keepalive = keepaliveFor(dest.options.serverAliveIntervalSeconds, dest.options.serverAliveCountMax);
+  return {
+    exec: (command) => execOn(ssh, command, timeout, linkLabel(dest)),
+    openChannel,
+    openStream: async (command) => {
+      if (!byOpenSsh) return { carrier: 'ssh2', channel: await openChannel(command) };
+      const link = linkLabel(dest);
+      return {
+        carrier: 'openssh',
+        program: 'ssh',
+        target: streamTarget(dest),
+        command,
+        link,
+        onSilent: () => onSilent({ link, waited: { kind: 'keepalive', keepalive } }),
+      };
+    },
     silence: () => silence,
     close() {
       closeConnection(main);

@@ -2,6 +2,7 @@
 import { Transform } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { execa } from 'execa';
+import type { BackupError } from '../core/exit-codes';
 
 export interface TransferResult {
   bytes: number;
@@ -20,6 +21,8 @@ export interface TransferResult {
   receiveStderr: string;
   /** What the remote command printed on stdout (serve's reply after a receive); at most REPLY_LIMIT bytes. */
   receiveStdout: string;
+  /** The carrier itself failed before the remote command ran (OpenSSH's client: host key, login, connect): the line to end with. */
+  carrierFailure?: BackupError;
 }
 
 /** A reply longer than this is cut (a tree listing of a million snapshots stays below it). */
@@ -103,6 +106,66 @@ function watchChannel(channel: ClientChannel, stderrLimit: number) {
 }
 
 /**
+ * Starts `zfs SENDARGS` and pipes its output into `into` (through --bwlimit's stage when set),
+ * counting every byte; `stop()`, when the far end is gone, unhooks the pipe, throws away what zfs
+ * send still writes and kills it if it still runs.
+ */
+export function startSend(options: TransferOptions, elapsed: () => number, into: NodeJS.WritableStream) {
+  const send = execa(options.zfsProgram, options.sendArgs, {
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: { stdout: false, stderr: true },
+    reject: false,
+    env: { LC_ALL: 'C' },
+  });
+  let bytes = 0;
+  let firstByteAt: number | undefined;
+  const stdout = send.stdout;
+  stdout.on('data', (chunk: Buffer) => {
+    firstByteAt ??= elapsed();
+    bytes += chunk.length;
+  });
+  // Without a limit the stream takes the cheapest path there is: a plain pipe.
+  const limiter = options.bytesPerSecond === undefined ? undefined : rateLimiter(options.bytesPerSecond, elapsed);
+  if (limiter) stdout.pipe(limiter).pipe(into);
+  else stdout.pipe(into);
+  // zfs send may exit while the limiter still holds its last chunks for their time: the far end is
+  // ended only once the last stage has handed on everything (or the far end is gone).
+  const lastStage = limiter ?? stdout;
+  const handedOn = new Promise<void>((resolve) => {
+    if (lastStage.readableEnded) resolve();
+    lastStage.once('end', resolve);
+    lastStage.once('close', resolve);
+  });
+  let stoppedByUs = false;
+  let exited = false;
+  void send.finally(() => {
+    exited = true;
+  });
+  return {
+    send,
+    /** Resolves once everything zfs send wrote has been handed on to `into`. */
+    handedOn,
+    bytes: () => bytes,
+    firstByteAt: () => firstByteAt,
+    stoppedByUs: () => stoppedByUs,
+    stop() {
+      if (limiter) {
+        stdout.unpipe(limiter);
+        limiter.unpipe(into);
+        limiter.destroy();
+      } else stdout.unpipe(into);
+      stdout.resume();
+      if (!exited) {
+        stoppedByUs = true;
+        send.kill('SIGTERM');
+      }
+    },
+  };
+}
+
+/**
  * The channel is open and its output consumed before zfs send starts, so no byte is written before
  * the remote side can take it; if the channel closes first, the sender is killed. Success needs
  * both exit statuses to be 0.
@@ -118,63 +181,19 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
     receiveOut.push(c);
   });
   let channelFinished = false;
-  let firstByteAt: number | undefined;
   let lastByteAt: number | undefined;
   channel.once('finish', () => {
     channelFinished = true;
     lastByteAt = elapsed();
   });
 
-  const send = execa(options.zfsProgram, options.sendArgs, {
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: { stdout: false, stderr: true },
-    reject: false,
-    env: { LC_ALL: 'C' },
-  });
-  let bytes = 0;
-  const stdout = send.stdout;
-  stdout.on('data', (chunk: Buffer) => {
-    firstByteAt ??= elapsed();
-    bytes += chunk.length;
-  });
-  // Without a limit the stream takes the cheapest path there is: a plain pipe.
-  const limiter = options.bytesPerSecond === undefined ? undefined : rateLimiter(options.bytesPerSecond, elapsed);
-  if (limiter) stdout.pipe(limiter).pipe(channel);
-  else stdout.pipe(channel);
-  // zfs send may exit while the limiter still holds its last chunks for their time: the channel is
-  // ended only once the last stage has handed on everything (or the channel is gone).
-  const lastStage = limiter ?? stdout;
-  const handedOn = new Promise<void>((resolve) => {
-    if (lastStage.readableEnded) resolve();
-    lastStage.once('end', resolve);
-    lastStage.once('close', resolve);
-  });
-  let sendStoppedByUs = false;
-  let sendExited = false;
-  void send.finally(() => {
-    sendExited = true;
-  });
-  const kill = () => {
-    if (!sendExited) {
-      sendStoppedByUs = true;
-      send.kill('SIGTERM');
-    }
-  };
-  void closed.then(() => {
-    if (limiter) {
-      stdout.unpipe(limiter);
-      limiter.unpipe(channel);
-      limiter.destroy();
-    } else stdout.unpipe(channel);
-    stdout.resume();
-    kill();
-  });
-  const ticker = options.onProgress ? setInterval(() => options.onProgress?.(bytes, elapsed()), 1000) : undefined;
+  const running = startSend(options, elapsed, channel);
+  const { send } = running;
+  void closed.then(() => running.stop());
+  const ticker = options.onProgress ? setInterval(() => options.onProgress?.(running.bytes(), elapsed()), 1000) : undefined;
   try {
     const result = await send;
-    await Promise.race([handedOn, closed]);
+    await Promise.race([running.handedOn, closed]);
     if (!far.closed) channel.end();
     if (options.onSent && result.exitCode === 0 && !far.closed) {
       const onSent = options.onSent;
@@ -184,12 +203,12 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
     await closed;
     const seconds = elapsed();
     return {
-      bytes,
+      bytes: running.bytes(),
       seconds,
-      streamSeconds: (lastByteAt ?? seconds) - (firstByteAt ?? 0),
+      streamSeconds: (lastByteAt ?? seconds) - (running.firstByteAt() ?? 0),
       sendExitCode: result.exitCode ?? 128,
       sendSignal: result.signal ?? undefined,
-      sendStoppedByUs,
+      sendStoppedByUs: running.stoppedByUs(),
       sendStderr: String(result.stderr ?? ''),
       receiveExitCode: far.exitCode,
       receiveSignal: far.signal,

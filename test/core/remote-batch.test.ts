@@ -1,7 +1,7 @@
 // Tests of the remote command batch: run by a real POSIX shell, each command's output and exit status come back apart.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { batchScript, BATCH_MARK, receiveThenBatch, remoteZfsBatch, splitBatch } from '../../src/core/remote-command';
+import { batchScript, BATCH_MARK, killedBySignal, receiveThenBatch, remoteZfsBatch, splitBatch } from '../../src/core/remote-command';
 
 function runSh(script: string): { stdout: string; stderr: string } {
   const r = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
@@ -83,6 +83,7 @@ for (const shell of ['/bin/sh', '/bin/bash']) {
         t.is(r.stdout, '', 'nothing on stdout after a failed receive');
       }
       if (row.err) t.true(r.stderr.includes(row.err), r.stderr);
+      t.is(killedBySignal(r.stderr), row.signal ?? undefined, 'the line that names the signal, for OpenSSH\'s client');
     });
   }
 }

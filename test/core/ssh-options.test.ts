@@ -302,6 +302,9 @@ function minimal(...extra: string[]): string {
   return ['host h', 'user u', 'hostname h.example', 'port 22', ...extra].join('\n') + '\n';
 }
 
+/** OpenSSH 9.2's default cipher list, as the real ssh -G outputs above print it. */
+const DEFAULT_CIPHERS = ['chacha20-poly1305@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com'];
+
 const BASE: SshOptions = {
   hostname: 'h.example',
   port: 22,
@@ -319,6 +322,7 @@ const BASE: SshOptions = {
   batchMode: false,
   identitiesOnly: false,
   identityAgent: undefined,
+  ciphers: [],
   proxyCommand: undefined,
   pkcs11Provider: undefined,
 };
@@ -334,6 +338,7 @@ const parseRows: Array<{ name: string; input: string; expected: SshOptions }> = 
       identityFiles: DEFAULT_IDENTITY_FILES,
       userKnownHostsFiles: ['/root/.ssh/known_hosts', '/root/.ssh/known_hosts2'],
       globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
+      ciphers: DEFAULT_CIPHERS,
     },
   },
   {
@@ -347,6 +352,7 @@ const parseRows: Array<{ name: string; input: string; expected: SshOptions }> = 
       userKnownHostsFiles: ['/root/.ssh/known_hosts', '/root/.ssh/known_hosts2'],
       globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
       proxyJump: 'a@b:2',
+      ciphers: DEFAULT_CIPHERS,
     },
   },
   {
@@ -369,6 +375,7 @@ const parseRows: Array<{ name: string; input: string; expected: SshOptions }> = 
       batchMode: true,
       identitiesOnly: true,
       identityAgent: undefined,
+      ciphers: DEFAULT_CIPHERS,
       proxyCommand: undefined,
       pkcs11Provider: undefined,
     },

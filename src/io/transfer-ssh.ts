@@ -1,0 +1,154 @@
+// The push stream carried by OpenSSH's own client: `zfs send` relayed by this process into a child `ssh` (argv only), its exit read from ssh's log.
+import { execa } from 'execa';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { ClientChannel } from 'ssh2';
+import { BackupError, ExitCode } from '../core/exit-codes';
+import { killedBySignal } from '../core/remote-command';
+import { readStreamSshEnd, streamSshArgv, type StreamSshEnd, type StreamSshTarget } from '../core/stream-ssh';
+import { REPLY_LIMIT, sendIntoChannel, startSend, type TransferOptions, type TransferResult } from './transfer';
+
+/** The remote end of a push stream as the session hands it out: an ssh2 exec channel, or a child `ssh` to start. */
+export interface OpenSshStream {
+  carrier: 'openssh';
+  program: string;
+  /** The destination as the session resolved it. */
+  target: StreamSshTarget;
+  /** The remote command, built by the one quoting function. */
+  command: string;
+  /** `offsite (root@[192.0.2.1]:2222)`, for the lines about this connection. */
+  link: string;
+  /** Tells the session that this connection's keepalives went unanswered (the run then names the silent link). */
+  onSilent: () => void;
+}
+
+/** Where a push stream goes: an ssh2 exec channel already open, or OpenSSH's client to start. */
+export type StreamTarget = { carrier: 'ssh2'; channel: ClientChannel } | OpenSshStream;
+
+/** Runs zfs send into the stream's remote end, whichever carries it. */
+export function sendStream(target: StreamTarget, options: TransferOptions): Promise<TransferResult> {
+  return target.carrier === 'ssh2' ? sendIntoChannel(target.channel, options) : sendThroughSsh(target, options);
+}
+
+/** At most this much of ssh's stderr (the remote command's) and of its log is kept. */
+const TEXT_LIMIT = 1024 * 1024;
+
+function collect(stream: Readable | null | undefined, limit: number): () => string {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  stream?.on('data', (c: Buffer) => {
+    if (size + c.length > limit) return;
+    size += c.length;
+    chunks.push(c);
+  });
+  return () => Buffer.concat(chunks).toString('utf8');
+}
+
+/** The ssh client's own failures before the remote command ran, as the one line the run ends with. */
+function carrierFailure(end: StreamSshEnd, link: string): BackupError | undefined {
+  switch (end.kind) {
+    case 'host-key':
+      return new BackupError(
+        ExitCode.unavailable,
+        `host key refused: ${link} offered OpenSSH's client, which carries the stream, a key its known_hosts files do not hold for it (${end.detail}), though the same host key was trusted a moment before: this may be an attack; check the fingerprint out of band before the next run`,
+      );
+    case 'login':
+      return new BackupError(ExitCode.notPermitted, `SSH login to ${link} was refused for the stream's connection by OpenSSH's client (${end.detail}); add the public key to the remote user's authorized_keys`);
+    case 'connect':
+      return new BackupError(ExitCode.unavailable, `cannot connect to ${link} for the stream (${end.detail}); check that the host is up and reachable, then run again`);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Starts `ssh ARGV` and `zfs send` at once and relays zfs send's output into ssh's stdin (through
+ * --bwlimit's stage when set), counting every byte; ssh reads the pipe at its own pace, so no byte
+ * is lost whenever the remote command starts. If ssh ends first, zfs send is killed. ssh's stdout
+ * is the remote command's (serve's reply), its stderr the remote command's, its own log (a file in
+ * a private temporary directory, removed afterwards) tells the remote command's exit status from a lost or silent connection. Success needs
+ * both exit statuses to be 0.
+ */
+export async function sendThroughSsh(target: OpenSshStream, options: TransferOptions): Promise<TransferResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'cyber-zfs-backup-stream-'));
+  try {
+    return await relay(target, options, join(dir, 'ssh.log'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').slice(-TEXT_LIMIT);
+  } catch {
+    return '';
+  }
+}
+
+async function relay(target: OpenSshStream, options: TransferOptions, logFile: string): Promise<TransferResult> {
+  const started = process.hrtime.bigint();
+  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+  const ssh = execa(target.program, streamSshArgv(target.target, target.command, logFile), {
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    stripFinalNewline: false,
+  });
+  const reply = collect(ssh.stdout, REPLY_LIMIT);
+  const remoteStderr = collect(ssh.stderr, TEXT_LIMIT);
+  const stdin = ssh.stdin;
+  // ssh that ended first gives EPIPE here; its exit says why.
+  stdin.on('error', () => {});
+
+  const running = startSend(options, elapsed, stdin);
+  const { send } = running;
+  let lastByteAt: number | undefined;
+  let stdinFinished = false;
+  stdin.once('finish', () => {
+    stdinFinished = true;
+    lastByteAt = elapsed();
+  });
+
+  let sshExited = false;
+  const sshDone = ssh.finally(() => {
+    sshExited = true;
+    running.stop();
+  });
+  const ticker = options.onProgress ? setInterval(() => options.onProgress?.(running.bytes(), elapsed()), 1000) : undefined;
+  try {
+    const sent = await send;
+    if (options.onSent && sent.exitCode === 0 && !sshExited) {
+      const onSent = options.onSent;
+      if (stdinFinished) onSent();
+      else stdin.once('finish', () => !sshExited && onSent());
+    }
+    const result = await ssh;
+    await sshDone;
+    const seconds = elapsed();
+    const end = readStreamSshEnd(result.exitCode ?? null, readLog(logFile));
+    if (end.kind === 'silent') target.onSilent();
+    const stderr = remoteStderr();
+    const failure = carrierFailure(end, target.link);
+    return {
+      bytes: running.bytes(),
+      seconds,
+      streamSeconds: (lastByteAt ?? seconds) - (running.firstByteAt() ?? 0),
+      sendExitCode: sent.exitCode ?? 128,
+      sendSignal: sent.signal ?? undefined,
+      sendStoppedByUs: running.stoppedByUs(),
+      sendStderr: String(sent.stderr ?? ''),
+      receiveExitCode: end.kind === 'status' ? end.code : null,
+      receiveSignal: end.kind === 'signal' ? (killedBySignal(stderr) ?? 'a signal') : null,
+      receiveStderr: stderr,
+      receiveStdout: reply(),
+      ...(failure ? { carrierFailure: failure } : {}),
+    };
+  } finally {
+    if (ticker) clearInterval(ticker);
+  }
+}

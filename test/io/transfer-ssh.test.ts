@@ -1,0 +1,124 @@
+// The stream through a child `ssh` without a network: a stand-in ssh program (reads the argv the adapter builds, its stdin, writes its log where -E says) shows how each end is reported.
+import test, { type ExecutionContext } from 'ava';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { keepaliveFor } from '../../src/core/link';
+import { sendThroughSsh, type OpenSshStream } from '../../src/io/transfer-ssh';
+
+const MIB = 1048576;
+
+/** Stands in for ssh: skips the options, runs the "remote command" named by its last argument. */
+const FAKE_SSH = `#!/bin/sh
+log=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -E) log=$2; shift 2 ;;
+    -F|-o) shift 2 ;;
+    --) shift; break ;;
+    *) shift ;;
+  esac
+done
+status() { echo "debug1: client_input_channel_req: channel 0 rtype $1 reply 0" >> "$log"; }
+case "$2" in
+  ok) wc -c | tr -d ' ' >&2; printf '{"serve":1}\\n'; status exit-status; exit 0 ;;
+  fail) head -c 1000 >/dev/null; echo 'cannot receive incremental stream: destination has been modified' >&2; status exit-status; exit 1 ;;
+  lost) head -c 100000 >/dev/null; echo 'Read from remote host 127.0.0.1: Connection reset by peer' >> "$log"; exit 255 ;;
+  killed) head -c 1000 >/dev/null; echo 'czb: the receive was killed by signal SIGKILL' >&2; status exit-signal; exit 255 ;;
+  silent) head -c 1000 >/dev/null; echo 'Timeout, server 127.0.0.1 not responding.' >> "$log"; exit 255 ;;
+  hostkey) echo 'Host key verification failed.' >> "$log"; exit 255 ;;
+esac
+`;
+
+function fakeSsh(t: ExecutionContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'czb-fake-ssh-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'ssh');
+  writeFileSync(file, FAKE_SSH);
+  chmodSync(file, 0o755);
+  return file;
+}
+
+function stream(program: string, command: string, onSilent: () => void = () => {}): OpenSshStream {
+  return {
+    carrier: 'openssh',
+    program,
+    command,
+    link: 'offsite (root@[127.0.0.1]:2222)',
+    onSilent,
+    target: {
+      destination: 'offsite',
+      config: '/dev/null',
+      hostname: '127.0.0.1',
+      port: 2222,
+      user: 'root',
+      identityFiles: [],
+      identitiesOnly: true,
+      agentSocket: undefined,
+      userKnownHostsFiles: [],
+      globalKnownHostsFiles: [],
+      hostKeyAlias: undefined,
+      keepalive: keepaliveFor(0, 3),
+      connectTimeoutSeconds: 30,
+      ciphers: [],
+    },
+  };
+}
+
+const produce = (bytes: number) => ({ zfsProgram: 'head', sendArgs: ['-c', String(bytes), '/dev/zero'] });
+
+test('every byte is relayed and counted; the remote status, stdout (serve reply) and stderr come back; onSent before the end', async (t) => {
+  const events: string[] = [];
+  const r = await sendThroughSsh(stream(fakeSsh(t), 'ok'), { ...produce(16 * MIB), onSent: () => events.push('sent'), onProgress: () => events.push('progress') });
+  t.is(r.bytes, 16 * MIB);
+  t.is(r.receiveStderr.trim(), String(16 * MIB), 'the far end read every byte');
+  t.is(r.sendExitCode, 0);
+  t.is(r.receiveExitCode, 0);
+  t.is(r.receiveSignal, null);
+  t.is(r.receiveStdout, '{"serve":1}\n');
+  t.is(r.carrierFailure, undefined);
+  t.true(events.includes('sent'));
+});
+
+test('a remote failure keeps its exit status and stderr; zfs send, left writing, is stopped', async (t) => {
+  const r = await sendThroughSsh(stream(fakeSsh(t), 'fail'), produce(64 * MIB));
+  t.is(r.receiveExitCode, 1);
+  t.regex(r.receiveStderr, /destination has been modified/);
+  t.true(r.sendStoppedByUs);
+});
+
+test('a connection lost mid-stream: no exit status, no signal, zfs send stopped, not called silent', async (t) => {
+  let silent = false;
+  const r = await sendThroughSsh(stream(fakeSsh(t), 'lost', () => (silent = true)), produce(64 * MIB));
+  t.is(r.receiveExitCode, null);
+  t.is(r.receiveSignal, null);
+  t.true(r.sendStoppedByUs);
+  t.false(silent);
+});
+
+test('a killed receive: the signal named by the shell line, no exit status', async (t) => {
+  const r = await sendThroughSsh(stream(fakeSsh(t), 'killed'), produce(64 * MIB));
+  t.is(r.receiveExitCode, null);
+  t.is(r.receiveSignal, 'SIGKILL');
+});
+
+test('unanswered keepalives tell the session the link went silent', async (t) => {
+  let silent = false;
+  const r = await sendThroughSsh(stream(fakeSsh(t), 'silent', () => (silent = true)), produce(64 * MIB));
+  t.is(r.receiveExitCode, null);
+  t.true(silent);
+});
+
+test('a host key OpenSSH refuses is exit 69 with a "host key refused" line', async (t) => {
+  const r = await sendThroughSsh(stream(fakeSsh(t), 'hostkey'), produce(MIB));
+  t.is(r.carrierFailure?.exitCode, 69);
+  t.regex(r.carrierFailure?.message ?? '', /^host key refused: offsite \(root@\[127\.0\.0\.1\]:2222\) .*Host key verification failed/);
+});
+
+test('--bwlimit 8M on 16 MiB holds the relay back to the rate', async (t) => {
+  const r = await sendThroughSsh(stream(fakeSsh(t), 'ok'), { ...produce(16 * MIB), bytesPerSecond: 8 * MIB });
+  t.is(r.bytes, 16 * MIB);
+  // Without the limiter in the relay this takes a fraction of a second; that the limiter does not
+  // starve the stream is transfer.test.ts's (the same stage, startSend), on an idle machine.
+  t.true(r.streamSeconds >= 1.9, `${r.streamSeconds} s`);
+});
