@@ -3,12 +3,11 @@ import { execa } from 'execa';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { BackupError, ExitCode } from '../core/exit-codes';
 import { killedBySignal } from '../core/remote-command';
 import { readStreamSshEnd, streamSshArgv, type StreamSshEnd, type StreamSshTarget } from '../core/stream-ssh';
-import { REPLY_LIMIT, sendIntoChannel, startSend, type TransferOptions, type TransferResult } from './transfer';
+import { collect, REPLY_LIMIT, sendIntoChannel, startSend, stopwatch, type TransferOptions, type TransferResult } from './transfer';
 
 /** The remote end of a push stream as the session hands it out: an ssh2 exec channel, or a child `ssh` to start. */
 export interface OpenSshStream {
@@ -34,17 +33,6 @@ export function sendStream(target: StreamTarget, options: TransferOptions): Prom
 
 /** At most this much of ssh's stderr (the remote command's) and of its log is kept. */
 const TEXT_LIMIT = 1024 * 1024;
-
-function collect(stream: Readable | null | undefined, limit: number): () => string {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  stream?.on('data', (c: Buffer) => {
-    if (size + c.length > limit) return;
-    size += c.length;
-    chunks.push(c);
-  });
-  return () => Buffer.concat(chunks).toString('utf8');
-}
 
 /** The ssh client's own failures before the remote command ran, as the one line the run ends with. */
 function carrierFailure(end: StreamSshEnd, link: string): BackupError | undefined {
@@ -89,8 +77,7 @@ function readLog(file: string): string {
 }
 
 async function relay(target: OpenSshStream, options: TransferOptions, logFile: string): Promise<TransferResult> {
-  const started = process.hrtime.bigint();
-  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+  const elapsed = stopwatch();
   const ssh = execa(target.program, streamSshArgv(target.target, target.command, logFile), {
     stdin: 'pipe',
     stdout: 'pipe',
@@ -129,19 +116,12 @@ async function relay(target: OpenSshStream, options: TransferOptions, logFile: s
     }
     const result = await ssh;
     await sshDone;
-    const seconds = elapsed();
     const end = readStreamSshEnd(result.exitCode ?? null, readLog(logFile));
     if (end.kind === 'silent') target.onSilent();
     const stderr = remoteStderr();
     const failure = carrierFailure(end, target.link);
     return {
-      bytes: running.bytes(),
-      seconds,
-      streamSeconds: (lastByteAt ?? seconds) - (running.firstByteAt() ?? 0),
-      sendExitCode: sent.exitCode ?? 128,
-      sendSignal: sent.signal ?? undefined,
-      sendStoppedByUs: running.stoppedByUs(),
-      sendStderr: String(sent.stderr ?? ''),
+      ...running.sendSide(sent, lastByteAt),
       receiveExitCode: end.kind === 'status' ? end.code : null,
       receiveSignal: end.kind === 'signal' ? (killedBySignal(stderr) ?? 'a signal') : null,
       receiveStderr: stderr,

@@ -1,5 +1,5 @@
 // The transfer pipe: `zfs send` written straight into an SSH exec channel that was opened first.
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { execa } from 'execa';
 import type { BackupError } from '../core/exit-codes';
@@ -72,8 +72,20 @@ function rateLimiter(bytesPerSecond: number, elapsed: () => number): Transform {
   });
 }
 
+/** Keeps what `stream` emits, up to `limit` bytes (a chunk that would pass it is dropped); read it as text when done. */
+export function collect(stream: Readable | null | undefined, limit: number): () => string {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  stream?.on('data', (c: Buffer) => {
+    if (size + c.length > limit) return;
+    size += c.length;
+    chunks.push(c);
+  });
+  return () => Buffer.concat(chunks).toString('utf8');
+}
+
 /** Seconds since it was made, by the monotonic clock. */
-function stopwatch(): () => number {
+export function stopwatch(): () => number {
   const started = process.hrtime.bigint();
   return () => Number(process.hrtime.bigint() - started) / 1e9;
 }
@@ -148,8 +160,19 @@ export function startSend(options: TransferOptions, elapsed: () => number, into:
     /** Resolves once everything zfs send wrote has been handed on to `into`. */
     handedOn,
     bytes: () => bytes,
-    firstByteAt: () => firstByteAt,
-    stoppedByUs: () => stoppedByUs,
+    /** The sending half of a TransferResult, once zfs send has ended (`sent`) and the far end is done. */
+    sendSide(sent: Awaited<typeof send>, lastByteAt: number | undefined) {
+      const seconds = elapsed();
+      return {
+        bytes,
+        seconds,
+        streamSeconds: (lastByteAt ?? seconds) - (firstByteAt ?? 0),
+        sendExitCode: sent.exitCode ?? 128,
+        sendSignal: sent.signal ?? undefined,
+        sendStoppedByUs: stoppedByUs,
+        sendStderr: String(sent.stderr ?? ''),
+      };
+    },
     stop() {
       if (limiter) {
         stdout.unpipe(limiter);
@@ -173,13 +196,7 @@ export function startSend(options: TransferOptions, elapsed: () => number, into:
 export async function sendIntoChannel(channel: ClientChannel, options: TransferOptions): Promise<TransferResult> {
   const elapsed = stopwatch();
   const { far, closed, stderr } = watchChannel(channel, Number.POSITIVE_INFINITY);
-  const receiveOut: Buffer[] = [];
-  let receiveOutBytes = 0;
-  channel.on('data', (c: Buffer) => {
-    if (receiveOutBytes + c.length > REPLY_LIMIT) return;
-    receiveOutBytes += c.length;
-    receiveOut.push(c);
-  });
+  const reply = collect(channel, REPLY_LIMIT);
   let channelFinished = false;
   let lastByteAt: number | undefined;
   channel.once('finish', () => {
@@ -201,19 +218,12 @@ export async function sendIntoChannel(channel: ClientChannel, options: TransferO
       else channel.once('finish', () => !far.closed && onSent());
     }
     await closed;
-    const seconds = elapsed();
     return {
-      bytes: running.bytes(),
-      seconds,
-      streamSeconds: (lastByteAt ?? seconds) - (running.firstByteAt() ?? 0),
-      sendExitCode: result.exitCode ?? 128,
-      sendSignal: result.signal ?? undefined,
-      sendStoppedByUs: running.stoppedByUs(),
-      sendStderr: String(result.stderr ?? ''),
+      ...running.sendSide(result, lastByteAt),
       receiveExitCode: far.exitCode,
       receiveSignal: far.signal,
       receiveStderr: stderr(),
-      receiveStdout: Buffer.concat(receiveOut).toString('utf8'),
+      receiveStdout: reply(),
     };
   } finally {
     if (ticker) clearInterval(ticker);
