@@ -245,7 +245,7 @@ function execOn(ssh: NodeSSH, command: string, timeoutSeconds: number, where: st
 }
 
 /** The destination as the stream's OpenSSH client gets it: exactly what this session resolved and uses. */
-function streamTarget(dest: ResolvedDestination): StreamSshTarget {
+function streamTarget(dest: ResolvedDestination, keepalive: StreamSshTarget['keepalive']): StreamSshTarget {
   const { options } = dest;
   return {
     destination: dest.destination,
@@ -259,7 +259,7 @@ function streamTarget(dest: ResolvedDestination): StreamSshTarget {
     userKnownHostsFiles: dest.userKnownHostsFiles,
     globalKnownHostsFiles: dest.globalKnownHostsFiles,
     hostKeyAlias: options.hostKeyAlias,
-    keepalive: keepaliveFor(options.serverAliveIntervalSeconds, options.serverAliveCountMax),
+    keepalive,
     connectTimeoutSeconds: options.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS,
     ciphers: options.ciphers,
   };
@@ -320,7 +320,7 @@ export async function openSession(dest: ResolvedDestination, options: SessionOpt
       return {
         carrier: 'openssh',
         program: 'ssh',
-        target: streamTarget(dest),
+        target: streamTarget(dest, keepalive),
         command,
         link,
         onSilent: () => onSilent({ link, waited: { kind: 'keepalive', keepalive } }),
