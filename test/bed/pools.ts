@@ -11,7 +11,8 @@ export interface TestPool {
   destroy(): void;
 }
 
-function sleepSync(ms: number): void {
+/** Blocks this thread for `ms` (a test bed step that must finish before it returns). */
+export function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 

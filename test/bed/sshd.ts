@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { descendants, hasEnded } from './watch';
+import { descendants, hasEnded, pause } from './watch';
 
 export interface TestSshd {
   port: number;
@@ -181,8 +181,6 @@ export async function startSshd(): Promise<TestSshd> {
     },
   };
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** SIGTERM to each PID (gone ones are skipped); SIGKILL to those still there after `graceMs`. */
 async function stopAll(pids: number[], graceMs: number): Promise<void> {

@@ -20,7 +20,7 @@ export function hasEnded(pid: number): boolean {
   }
 }
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** PIDs below `root` (its children, theirs, …), read from /proc/PID/task/PID/children: a few reads instead of all of /proc. */
 export function descendants(root: number): number[] {

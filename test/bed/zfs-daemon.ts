@@ -1,6 +1,7 @@
 // Test bed: makes a usable zfs available, starting zfs-fuse (as root) when none answers, and stops only what it started.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { sleepSync } from './pools';
 
 export const ZFS_FUSE_PIDFILE = '/run/cyber-zfs-backup-test-zfs-fuse.pid';
 
@@ -9,9 +10,6 @@ export function zfsUsable(): boolean {
   return r.status === 0;
 }
 
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 function readPid(): number {
   return Number(readFileSync(ZFS_FUSE_PIDFILE, 'utf8').trim());
@@ -37,7 +35,7 @@ export function ensureZfs(): boolean {
   execFileSync('zfs-fuse', ['--pidfile', ZFS_FUSE_PIDFILE, '--no-kstat-mount'], { stdio: 'inherit' });
   for (let i = 0; i < 100; i += 1) {
     if (zfsUsable()) return true;
-    sleep(100);
+    sleepSync(100);
   }
   throw new Error('zfs-fuse started but zfs does not answer after 10 s');
 }
@@ -51,7 +49,7 @@ export function stopZfs(): void {
       process.kill(pid, 'SIGTERM');
       for (let i = 0; i < 100; i += 1) {
         process.kill(pid, 0);
-        sleep(100);
+        sleepSync(100);
       }
     } catch {
       /* exited */
