@@ -64,11 +64,12 @@ function finalLines(r: CliResult): string[] {
 
 /** Starts the fault that silences the link in `phase`, for a run through `relay`. */
 function silenceIn(phase: Phase, relay: Relay, s: Awaited<ReturnType<typeof scenario>>, running: () => boolean): void {
+  // Each watcher ends with the run (stop), so its own bound only has to outlast a slow start.
   const stop = () => !running();
   if (phase === 'probe') {
     // The first remote command of the run is the probe: freeze it as it starts, silence the link, let it go on.
     const match = s.serve ? withArgs('serve', '--root', s.root) : remoteShellWith(s.receive);
-    void waitForProcess(bed.sshd.pid, match, 60_000, stop).then((pid) => {
+    void waitForProcess(bed.sshd.pid, match, 300_000, stop).then((pid) => {
       if (pid === undefined) return;
       try {
         process.kill(pid, 'SIGSTOP');
@@ -80,7 +81,7 @@ function silenceIn(phase: Phase, relay: Relay, s: Awaited<ReturnType<typeof scen
   }
   if (phase === 'check') {
     // Once zfs receive has read the whole stream and ended, what is left is the receiver's answer and the check.
-    void waitForProcess(bed.sshd.pid, withArgs('receive', s.receive), 60_000, stop).then(async (pid) => {
+    void waitForProcess(bed.sshd.pid, withArgs('receive', s.receive), 300_000, stop).then(async (pid) => {
       if (pid !== undefined && (await waitForEnd(pid, 60_000))) relay.silence();
     });
   }
@@ -101,13 +102,18 @@ async function deadRun(t: ExecutionContext, s: Awaited<ReturnType<typeof scenari
   const started = Date.now();
   const run = s.push(s.relayConfig(relay, kind), ['--debug']).finally(() => (running = false));
   silenceIn(phase, relay, s, () => running);
-  const silentAt = relay.silenced().then(() => Date.now());
-  const during = whileSilent ? relay.silenced().then(whileSilent) : undefined;
+  let silentAt: number | undefined;
+  void relay.silenced().then(() => (silentAt = Date.now()));
+  // What fails while the link is silent is kept until the run has ended, then thrown.
+  const during = whileSilent ? relay.silenced().then(whileSilent).then(() => undefined, (e: unknown) => e) : undefined;
   const r = await run;
   const ended = Date.now();
-  await during;
+  // A fault that never came (the run got past its phase first) fails here: awaiting the silence would wait for ever.
+  if (silentAt === undefined) throw new Error(`the link never went silent ${phase === 'stream' ? 'mid-stream' : `in the ${phase}`}: the run ended first, exit ${r.code}: ${r.stderr.slice(-2000)}`);
+  const failedWhileSilent = await during;
+  if (failedWhileSilent !== undefined) throw failedWhileSilent;
   // The promise runs from the moment the link goes silent (a busy machine may take long to get there).
-  const silentFor = ended - (await silentAt);
+  const silentFor = ended - silentAt;
   t.log(`${phase}, ${kind} config, ${s.serve ? 'serve' : 'plain'}: exit ${r.code} ${(silentFor / 1000).toFixed(1)} s after the link went silent (${((ended - started) / 1000).toFixed(1)} s in all): ${finalLines(r).join(' | ')}`);
   t.is(r.code, 69, r.stderr.slice(-3000));
   t.true(silentFor < PROMISE_MS, `the run ended ${silentFor} ms after the link went silent`);
@@ -118,7 +124,7 @@ async function deadRun(t: ExecutionContext, s: Awaited<ReturnType<typeof scenari
     r.stderr,
     kind === 'unset' ? /offsite: the ssh config sets no ServerAliveInterval .* applies its own: a keepalive every 10 s, 3 may go unanswered/ : /offsite: ServerAliveInterval 10 and ServerAliveCountMax 3 from the ssh config/,
   );
-  return { relay, silentAt: await silentAt };
+  return { relay, silentAt };
 }
 
 /** The link is back: the dead connection is gone (and with it the receive it fed); the next run leaves an exact mirror. */
@@ -163,6 +169,12 @@ test('a link silent mid-stream (an ssh config that sets nothing, serve): exit 69
   // While the dead run still waits for its keepalives, another run (its own lock dir: the dead run
   // holds this host's lock) finds the receive not yet counted as gone: exit 75, saying when it will be.
   const { relay, silentAt } = await deadRun(t, s, 'stream', 'unset', async () => {
+    // OpenSSH's client hands sshd a whole window of the stream before serve has even started: the
+    // link may be silent before the dead run's serve holds the tree. Another run before that would
+    // simply receive first (its own lock dir stands in for a second host), so it waits for the
+    // dead run's zfs receive to run.
+    const receiving = await waitForProcess(bed.sshd.pid, withArgs('receive', s.receive), 60_000);
+    if (receiving === undefined) throw new Error(`the dead run's zfs receive into ${s.receive} never started on the offsite host`);
     const early = await s.push(s.direct, [], { CYBER_ZFS_BACKUP_LOCK_DIR: scratchDir(t, 'czb-links-lock-') });
     t.is(early.code, 75, early.stderr);
     t.is(finalLines(early).length, 1, early.stderr);
