@@ -34,7 +34,12 @@ export function errorLines(r: CliResult): string[] {
   return r.stderr.split('\n').filter((l) => l.trim() !== '');
 }
 
-/** Like runCli, without blocking the event loop (needed when the test process also runs a relay). */
+/** How long runCliAsync lets a run go on before it kills it (a hung run fails its test, never the whole tier). */
+const ASYNC_RUN_LIMIT_MS = 600_000;
+/** How long after the run exited its output may stay open (a process it started and left behind holds it). */
+const OUTPUT_GRACE_MS = 10_000;
+
+/** Like runCli, without blocking the event loop (needed when the test process also runs a relay); bounded like it. */
 export function runCliAsync(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<CliResult & { pid: number }> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   const env: NodeJS.ProcessEnv = { ...process.env, STATE_DIRECTORY, ...options.env };
@@ -44,5 +49,26 @@ export function runCliAsync(args: string[], options: { env?: NodeJS.ProcessEnv }
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, pid: child.pid ?? 0 })));
+  return new Promise((resolve) => {
+    let note = '';
+    const limit = setTimeout(() => {
+      note = `\n[test bed: the run was still running after ${ASYNC_RUN_LIMIT_MS / 1000} s and was killed]\n`;
+      child.kill('SIGKILL');
+    }, ASYNC_RUN_LIMIT_MS);
+    let grace: NodeJS.Timeout | undefined;
+    const done = (code: number | null) => {
+      clearTimeout(limit);
+      if (grace) clearTimeout(grace);
+      resolve({ code: code ?? -1, stdout, stderr: stderr + note, pid: child.pid ?? 0 });
+    };
+    child.on('exit', (code) => {
+      grace = setTimeout(() => {
+        note += `\n[test bed: the run exited ${code}, but its output stayed open ${OUTPUT_GRACE_MS / 1000} s after: a process it started is still there]\n`;
+        child.stdout.destroy();
+        child.stderr.destroy();
+        done(code);
+      }, OUTPUT_GRACE_MS);
+    });
+    child.on('close', (code) => done(code));
+  });
 }
