@@ -21,11 +21,17 @@ pass=$(awk '/^# pass /{print $3}' "$tap"); fail=$(awk '/^# fail /{print $3}' "$t
 todo=$(awk '/^# todo /{print $3}' "$tap")
 if [ "$status" = 124 ] || [ "$status" = 137 ]; then
   echo "run-all.sh: the tests did not end within CZB_TEST_BUDGET=${budget} s and were stopped; what of them is still there:"
-  ps -eo pid,ppid,stat,wchan:24,etime,args --forest | grep -E 'zfs|zpool|ssh|node|ava' | grep -v grep | sed 's/^/  /' | head -n 60
+  ps -eo pid,ppid,stat,wchan:24,etime,args --forest | grep -E 'zfs|zpool|ssh|node|ava' | grep -v grep | sed 's/^/  /' | head -n 60 | tee "$tap.ps"
   # ava printed no totals: count the results it did print.
   pass=$(grep -c '^ok ' "$tap"); fail=$(( $(grep -c '^not ok ' "$tap") + 1 )); skip=0; todo=0
 fi
-rm -f "$tap"
+# The whole TAP stays on this machine for a look after the run (CI shows only part of the output).
+results=${CZB_TEST_RESULTS:-/var/tmp/czb-fuse-tier.results}
+if mkdir -p "$results" 2>/dev/null; then
+  cp "$tap" "$results/tap" && echo "run-all.sh: the whole TAP output: $results/tap"
+  if [ -f "$tap.ps" ]; then cp "$tap.ps" "$results/ps"; else rm -f "$results/ps"; fi
+fi
+rm -f "$tap" "$tap.ps"
 pass=${pass:-0}; fail=${fail:-0}; skip=$(( ${skip:-0} + ${todo:-0} ))
 if [ "$status" != 0 ] && [ "$fail" = 0 ]; then fail=1; fi
 echo "${pass} passed, ${fail} failed, ${skip} skipped"
