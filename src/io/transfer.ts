@@ -72,12 +72,12 @@ function rateLimiter(bytesPerSecond: number, elapsed: () => number): Transform {
   });
 }
 
-/** Keeps what `stream` emits, up to `limit` bytes (a chunk that would pass it is dropped); read it as text when done. */
+/** Keeps what `stream` emits until `limit` bytes are kept (the chunk that reaches it is kept whole, nothing after it); read it as text when done. */
 export function collect(stream: Readable | null | undefined, limit: number): () => string {
   const chunks: Buffer[] = [];
   let size = 0;
   stream?.on('data', (c: Buffer) => {
-    if (size + c.length > limit) return;
+    if (size >= limit) return;
     size += c.length;
     chunks.push(c);
   });
@@ -96,13 +96,7 @@ export function stopwatch(): () => number {
  */
 function watchChannel(channel: ClientChannel, stderrLimit: number) {
   const far = { exitCode: null as number | null, signal: null as string | null, closed: false };
-  const stderr: Buffer[] = [];
-  let stderrBytes = 0;
-  channel.stderr.on('data', (c: Buffer) => {
-    if (stderrBytes >= stderrLimit) return;
-    stderrBytes += c.length;
-    stderr.push(c);
-  });
+  const stderr = collect(channel.stderr, stderrLimit);
   channel.on('exit', (code: number | null, signal?: string) => {
     far.exitCode = code;
     far.signal = signal ?? null;
@@ -114,7 +108,7 @@ function watchChannel(channel: ClientChannel, stderrLimit: number) {
       resolve();
     }),
   );
-  return { far, closed, stderr: () => Buffer.concat(stderr).toString('utf8') };
+  return { far, closed, stderr };
 }
 
 /**

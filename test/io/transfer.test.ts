@@ -2,7 +2,7 @@
 import test from 'ava';
 import { PassThrough, Writable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
-import { sendIntoChannel } from '../../src/io/transfer';
+import { collect, sendIntoChannel } from '../../src/io/transfer';
 
 /** Takes every byte at once, like an ssh channel with room to spare; exits 0 once the writer ends. */
 class Sink extends Writable {
@@ -60,3 +60,23 @@ test('without a limit the same stream is not held back', async (t) => {
   t.is(sink.received, 16 * MIB);
   t.true(result.seconds < 1.9, `${result.seconds} s`);
 });
+
+const collectCases: Array<[string, number[], number, number]> = [
+  // what, chunk sizes, limit, bytes kept
+  ['everything under the limit', [3, 4, 5], 100, 12],
+  ['the chunk that reaches the limit is kept whole, nothing after it', [10, 10, 10], 15, 20],
+  ['a first chunk over the limit is kept (an error line is never lost to the limit)', [50, 1], 8, 50],
+  ['exactly the limit, then nothing', [4, 4, 4], 8, 8],
+];
+for (const [what, sizes, limit, kept] of collectCases) {
+  test(`collect: ${what}`, async (t) => {
+    const stream = new PassThrough();
+    const text = collect(stream, limit);
+    for (const [i, n] of sizes.entries()) stream.write(String.fromCharCode(97 + i).repeat(n));
+    stream.end();
+    await new Promise((resolve) => stream.on('end', resolve));
+    const got = text();
+    t.is(got.length, kept);
+    t.true(got.startsWith('a'.repeat(Math.min(sizes[0] ?? 0, kept))));
+  });
+}
