@@ -35,3 +35,13 @@ export function formatRate(bytesPerSecond: number): string {
   }
   return `${bytesPerSecond} B/s`;
 }
+
+/**
+ * --bwlimit's schedule: when the bytes handed on so far, plus `bytes` more, are due (seconds from
+ * the stream's first byte), given when the bytes before were due and the time now. The schedule
+ * may fall `slackSeconds` behind and catch up, no more, so a long stall is not followed by a long
+ * burst. Self-contained (no outside names): the stream relay's worker runs its text.
+ */
+export function dueAfter(due: number, now: number, bytes: number, bytesPerSecond: number, slackSeconds: number): number {
+  return Math.max(due, now - slackSeconds) + bytes / bytesPerSecond;
+}

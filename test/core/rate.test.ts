@@ -1,6 +1,6 @@
-// Table tests of --bwlimit RATE: what is read as bytes per second, what is refused and why, and how a rate is shown.
+// Table tests of --bwlimit RATE: what is read as bytes per second, what is refused and why, how a rate is shown, and the limiter's schedule.
 import test from 'ava';
-import { formatRate, parseRate } from '../../src/core/rate';
+import { dueAfter, formatRate, parseRate } from '../../src/core/rate';
 
 const good: Array<[string, number]> = [
   ['20M', 20 * 1048576],
@@ -65,3 +65,18 @@ test('a rate shown reads back as the same rate', (t) => {
     t.deepEqual(parseRate(text), { bytesPerSecond: bytes });
   }
 });
+
+// dueAfter(due, now, bytes, rate, slack): when the bytes so far plus `bytes` more are due.
+const schedule: Array<[string, [number, number, number, number, number], number]> = [
+  ['on time: the chunk is due its own time after the last', [1, 1, 1024, 1024, 2], 2],
+  ['early: the schedule, not the clock, sets the time', [3, 1, 512, 1024, 2], 3.5],
+  ['late by less than the slack: the schedule is kept, to catch up', [3, 4.5, 1024, 1024, 2], 4],
+  ['late by more than the slack: it falls behind by the slack only', [3, 10, 1024, 1024, 2], 9],
+  ['no slack: due from now', [3, 10, 2048, 1024, 0], 12],
+  ['the first chunk', [0, 0, 1048576, 8 * 1048576, 2], 0.125],
+];
+for (const [what, [due, now, bytes, rate, slack], expected] of schedule) {
+  test(`dueAfter: ${what}`, (t) => {
+    t.is(dueAfter(due, now, bytes, rate, slack), expected);
+  });
+}
