@@ -1,12 +1,13 @@
-// The push stream carried by OpenSSH's own client: `zfs send` relayed by this process into a child `ssh` (argv only), its exit read from ssh's log.
+// The push stream carried by OpenSSH's own client: `zfs send` relayed by a worker thread of this process into a child `ssh` (argv only) through two pipes, its exit read from ssh's log.
 import { execa } from 'execa';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientChannel } from 'ssh2';
 import { BackupError, ExitCode } from '../core/exit-codes';
 import { killedBySignal } from '../core/remote-command';
 import { readStreamSshEnd, streamSshArgv, type StreamSshEnd, type StreamSshTarget } from '../core/stream-ssh';
+import { asStdio, makePipes } from './fifo';
 import { collect, REPLY_LIMIT, sendIntoChannel, startSend, stopwatch, type TransferOptions, type TransferResult } from './transfer';
 
 /** The remote end of a push stream as the session hands it out: an ssh2 exec channel, or a child `ssh` to start. */
@@ -52,8 +53,9 @@ function carrierFailure(end: StreamSshEnd, link: string): BackupError | undefine
 }
 
 /**
- * Starts `ssh ARGV` and `zfs send` at once and relays zfs send's output into ssh's stdin (through
- * --bwlimit's stage when set), counting every byte; ssh reads the pipe at its own pace, so no byte
+ * Starts `ssh ARGV` and `zfs send` at once, each on one end of a pipe of its own (FIFOs in a
+ * private temporary directory), and relays zfs send's output into ssh's stdin on a worker thread
+ * (holding --bwlimit when set), counting every byte; ssh reads the pipe at its own pace, so no byte
  * is lost whenever the remote command starts. If ssh ends first, zfs send is killed. ssh's stdout
  * is the remote command's (serve's reply), its stderr the remote command's, its own log (a file in
  * a private temporary directory, removed afterwards) tells the remote command's exit status from a lost or silent connection. Success needs
@@ -62,7 +64,7 @@ function carrierFailure(end: StreamSshEnd, link: string): BackupError | undefine
 export async function sendThroughSsh(target: OpenSshStream, options: TransferOptions): Promise<TransferResult> {
   const dir = mkdtempSync(join(tmpdir(), 'cyber-zfs-backup-stream-'));
   try {
-    return await relay(target, options, join(dir, 'ssh.log'));
+    return await relay(target, options, dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -76,28 +78,27 @@ function readLog(file: string): string {
   }
 }
 
-async function relay(target: OpenSshStream, options: TransferOptions, logFile: string): Promise<TransferResult> {
+async function relay(target: OpenSshStream, options: TransferOptions, dir: string): Promise<TransferResult> {
+  const logFile = join(dir, 'ssh.log');
+  const pipes = await makePipes(dir, ['send', 'ssh']);
   const elapsed = stopwatch();
   const ssh = execa(target.program, streamSshArgv(target.target, target.command, logFile), {
-    stdin: 'pipe',
+    stdin: asStdio(pipes.ssh.read),
     stdout: 'pipe',
     stderr: 'pipe',
     buffer: false,
     reject: false,
     stripFinalNewline: false,
   });
+  // ssh holds its stdin now: it sees the end of the stream when the relay closes the write end.
+  closeSync(pipes.ssh.read);
   const reply = collect(ssh.stdout, REPLY_LIMIT);
   const remoteStderr = collect(ssh.stderr, TEXT_LIMIT);
-  const stdin = ssh.stdin;
-  // ssh that ended first gives EPIPE here; its exit says why.
-  stdin.on('error', () => {});
 
-  const running = startSend(options, elapsed, stdin);
+  const running = startSend(options, elapsed, { send: pipes.send, to: pipes.ssh.write });
   const { send } = running;
   let lastByteAt: number | undefined;
-  let stdinFinished = false;
-  stdin.once('finish', () => {
-    stdinFinished = true;
+  void running.handedOn.then(() => {
     lastByteAt = elapsed();
   });
 
@@ -111,11 +112,11 @@ async function relay(target: OpenSshStream, options: TransferOptions, logFile: s
     const sent = await send;
     if (options.onSent && sent.exitCode === 0 && !sshExited) {
       const onSent = options.onSent;
-      if (stdinFinished) onSent();
-      else stdin.once('finish', () => !sshExited && onSent());
+      void running.handedOn.then(() => !sshExited && onSent());
     }
     const result = await ssh;
     await sshDone;
+    await running.handedOn;
     const end = readStreamSshEnd(result.exitCode ?? null, readLog(logFile));
     if (end.kind === 'silent') target.onSilent();
     const stderr = remoteStderr();

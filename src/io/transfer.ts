@@ -1,8 +1,12 @@
-// The transfer pipe: `zfs send` written straight into an SSH exec channel that was opened first.
+// The transfer pipe: `zfs send` into the far end (an SSH exec channel opened first, or OpenSSH's client through the relay), and the far end's `zfs send` into a local receive.
+import { closeSync } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { execa } from 'execa';
 import type { BackupError } from '../core/exit-codes';
+import { dueAfter } from '../core/rate';
+import { asStdio, type PipeEnds } from './fifo';
+import { startRelay } from './stream-relay';
 
 export interface TransferResult {
   bytes: number;
@@ -44,10 +48,10 @@ export interface TransferOptions {
  * zfs send waiting for a transaction group, stalls it for a second or two); no more, so a long
  * stall is not followed by a long burst.
  */
-const LIMIT_SLACK_SECONDS = 2;
+export const LIMIT_SLACK_SECONDS = 2;
 
 /** How far the source may run ahead of the schedule before it is paused: fewer, longer pauses cost less than one per chunk. */
-const LIMIT_AHEAD_SECONDS = 0.05;
+export const LIMIT_AHEAD_SECONDS = 0.05;
 
 /**
  * A stage between zfs send and the channel that holds the stream to `bytesPerSecond` on average,
@@ -64,7 +68,7 @@ function rateLimiter(bytesPerSecond: number, elapsed: () => number): Transform {
     transform(chunk: Buffer, _encoding, callback) {
       start ??= elapsed();
       const now = elapsed() - start;
-      due = Math.max(due, now - LIMIT_SLACK_SECONDS) + chunk.length / bytesPerSecond;
+      due = dueAfter(due, now, chunk.length, bytesPerSecond, LIMIT_SLACK_SECONDS);
       const wait = due - now;
       if (wait > LIMIT_AHEAD_SECONDS) setTimeout(() => callback(null, chunk), wait * 1000);
       else callback(null, chunk);
@@ -111,23 +115,82 @@ function watchChannel(channel: ClientChannel, stderrLimit: number) {
   return { far, closed, stderr };
 }
 
+/** Where zfs send's output goes: a stream (the SSH library's channel), or OpenSSH's client through a relay between two pipes. */
+export type SendSink = NodeJS.WritableStream | RelayPipes;
+
+/** zfs send's pipe (it gets the write end, the relay reads the other) and the write end of ssh's stdin. */
+export interface RelayPipes {
+  send: PipeEnds;
+  to: number;
+}
+
+/** How the bytes move from zfs send to the far end, whichever way. */
+interface Mover {
+  bytes: () => number;
+  firstByteAt: () => number | undefined;
+  /** Resolves once everything zfs send wrote has been handed on (or the far end is gone). */
+  handedOn: Promise<void>;
+  /** A failure of the relay itself, for the sender's error text. */
+  problem: () => string | undefined;
+  /** The far end is gone: stop moving, throw away what is left. */
+  stop: () => void;
+}
+
 /**
- * Starts `zfs SENDARGS` and pipes its output into `into` (through --bwlimit's stage when set),
- * counting every byte; `stop()`, when the far end is gone, unhooks the pipe, throws away what zfs
+ * Starts `zfs SENDARGS` and moves its output to `into` (through --bwlimit's stage when set),
+ * counting every byte; `stop()`, when the far end is gone, stops the moving, throws away what zfs
  * send still writes and kills it if it still runs.
  */
-export function startSend(options: TransferOptions, elapsed: () => number, into: NodeJS.WritableStream) {
+export function startSend(options: TransferOptions, elapsed: () => number, into: SendSink) {
+  const relayed = 'send' in into;
   const send = execa(options.zfsProgram, options.sendArgs, {
     stdin: 'ignore',
-    stdout: 'pipe',
+    stdout: relayed ? asStdio(into.send.write) : 'pipe',
     stderr: 'pipe',
     buffer: { stdout: false, stderr: true },
     reject: false,
     env: { LC_ALL: 'C' },
   });
+  // zfs send holds the write end now; the relay sees the end of the stream when zfs send closes it.
+  if (relayed) closeSync(into.send.write);
+  const mover = relayed ? relayMover(into, options, elapsed) : pipeMover(send.stdout as Readable, into, options, elapsed);
+  let stoppedByUs = false;
+  let exited = false;
+  void send.finally(() => {
+    exited = true;
+  });
+  return {
+    send,
+    handedOn: mover.handedOn,
+    bytes: mover.bytes,
+    /** The sending half of a TransferResult, once zfs send has ended (`sent`) and the far end is done. */
+    sendSide(sent: Awaited<typeof send>, lastByteAt: number | undefined) {
+      const seconds = elapsed();
+      const problem = mover.problem();
+      return {
+        bytes: mover.bytes(),
+        seconds,
+        streamSeconds: (lastByteAt ?? seconds) - (mover.firstByteAt() ?? 0),
+        sendExitCode: sent.exitCode ?? 128,
+        sendSignal: sent.signal ?? undefined,
+        sendStoppedByUs: stoppedByUs,
+        sendStderr: String(sent.stderr ?? '') + (problem ? `${problem}\n` : ''),
+      };
+    },
+    stop() {
+      mover.stop();
+      if (!exited) {
+        stoppedByUs = true;
+        send.kill('SIGTERM');
+      }
+    },
+  };
+}
+
+/** zfs send's output piped through Node's streams into `into` (the SSH library's channel). */
+function pipeMover(stdout: Readable, into: NodeJS.WritableStream, options: TransferOptions, elapsed: () => number): Mover {
   let bytes = 0;
   let firstByteAt: number | undefined;
-  const stdout = send.stdout;
   stdout.on('data', (chunk: Buffer) => {
     firstByteAt ??= elapsed();
     bytes += chunk.length;
@@ -144,29 +207,11 @@ export function startSend(options: TransferOptions, elapsed: () => number, into:
     lastStage.once('end', resolve);
     lastStage.once('close', resolve);
   });
-  let stoppedByUs = false;
-  let exited = false;
-  void send.finally(() => {
-    exited = true;
-  });
   return {
-    send,
-    /** Resolves once everything zfs send wrote has been handed on to `into`. */
-    handedOn,
     bytes: () => bytes,
-    /** The sending half of a TransferResult, once zfs send has ended (`sent`) and the far end is done. */
-    sendSide(sent: Awaited<typeof send>, lastByteAt: number | undefined) {
-      const seconds = elapsed();
-      return {
-        bytes,
-        seconds,
-        streamSeconds: (lastByteAt ?? seconds) - (firstByteAt ?? 0),
-        sendExitCode: sent.exitCode ?? 128,
-        sendSignal: sent.signal ?? undefined,
-        sendStoppedByUs: stoppedByUs,
-        sendStderr: String(sent.stderr ?? ''),
-      };
-    },
+    firstByteAt: () => firstByteAt,
+    handedOn,
+    problem: () => undefined,
     stop() {
       if (limiter) {
         stdout.unpipe(limiter);
@@ -174,12 +219,32 @@ export function startSend(options: TransferOptions, elapsed: () => number, into:
         limiter.destroy();
       } else stdout.unpipe(into);
       stdout.resume();
-      if (!exited) {
-        stoppedByUs = true;
-        send.kill('SIGTERM');
-      }
     },
   };
+}
+
+/**
+ * zfs send's output moved by the relay thread from its pipe into ssh's. Stopping needs nothing of
+ * its own: with ssh gone the relay's next write fails (EPIPE) and it ends, and zfs send is killed.
+ */
+function relayMover(pipes: RelayPipes, options: TransferOptions, elapsed: () => number): Mover {
+  const relay = startRelay({
+    from: pipes.send.read,
+    to: pipes.to,
+    bytesPerSecond: options.bytesPerSecond ?? 0,
+    slackSeconds: LIMIT_SLACK_SECONDS,
+    aheadSeconds: LIMIT_AHEAD_SECONDS,
+  });
+  let firstByteAt: number | undefined;
+  let problem: string | undefined;
+  void relay.firstByte.then(() => {
+    firstByteAt ??= elapsed();
+  });
+  const handedOn = relay.ended.then((end) => {
+    // EPIPE: ssh went first, and its exit says why.
+    if (end.error !== undefined && end.error !== 'EPIPE') problem = `the stream's relay into ssh failed: ${end.error}`;
+  });
+  return { bytes: relay.bytes, firstByteAt: () => firstByteAt, handedOn, problem: () => problem, stop: () => {} };
 }
 
 /**

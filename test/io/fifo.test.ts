@@ -1,0 +1,62 @@
+// The stream's pipes: a FIFO opened as a plain pipe, both ends blocking, the end of the stream and EPIPE as with pipe(2).
+import test, { type ExecutionContext } from 'ava';
+import { closeSync, mkdtempSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makePipes } from '../../src/io/fifo';
+
+function privateDir(t: ExecutionContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'czb-fifo-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The open flags of one of this process's descriptors, from /proc. */
+function flags(fd: number): number {
+  const line = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').split('\n').find((l) => l.startsWith('flags:')) ?? '';
+  return Number.parseInt(line.replace('flags:', '').trim(), 8);
+}
+
+const O_ACCMODE = 0o3;
+const O_NONBLOCK = 0o4000;
+
+test('each name is a FIFO of mode 0600; the read end is read-only, the write end write-only, neither non-blocking', async (t) => {
+  const dir = privateDir(t);
+  const pipes = await makePipes(dir, ['send', 'ssh']);
+  for (const name of ['send', 'ssh'] as const) {
+    const st = statSync(join(dir, `${name}.fifo`));
+    t.true(st.isFIFO(), name);
+    t.is(st.mode & 0o777, 0o600, name);
+    const { read, write } = pipes[name];
+    t.is(flags(read) & O_ACCMODE, 0, `${name}: read end O_RDONLY`);
+    t.is(flags(write) & O_ACCMODE, 1, `${name}: write end O_WRONLY`);
+    t.is(flags(read) & O_NONBLOCK, 0, `${name}: read end blocks`);
+    t.is(flags(write) & O_NONBLOCK, 0, `${name}: write end blocks`);
+    closeSync(read);
+    closeSync(write);
+  }
+});
+
+test('what is written is read back; once the write end is closed the reader sees the end of the stream', async (t) => {
+  const { p } = await makePipes(privateDir(t), ['p']);
+  t.is(writeSync(p.write, Buffer.from('hello')), 5);
+  closeSync(p.write);
+  const buffer = Buffer.alloc(64);
+  t.is(readSync(p.read, buffer, 0, 64, null), 5);
+  t.is(buffer.subarray(0, 5).toString(), 'hello');
+  t.is(readSync(p.read, buffer, 0, 64, null), 0, 'end of stream');
+  closeSync(p.read);
+});
+
+test('once the read end is closed the writer gets EPIPE', async (t) => {
+  const { p } = await makePipes(privateDir(t), ['p']);
+  closeSync(p.read);
+  const error = t.throws(() => writeSync(p.write, Buffer.from('x')));
+  t.is((error as NodeJS.ErrnoException).code, 'EPIPE');
+  closeSync(p.write);
+});
+
+test('a directory that does not exist: one line naming it, nothing made', async (t) => {
+  const dir = join(privateDir(t), 'missing');
+  await t.throwsAsync(makePipes(dir, ['p']), { message: new RegExp(`^cannot make the stream's pipes in ${dir}: mkfifo: .*No such file or directory$`) });
+});
