@@ -3,7 +3,7 @@ import { BackupError, ExitCode } from '../core/exit-codes';
 import { REFUSAL_PREFIX } from '../core/serve-protocol';
 import { classifyZfsError, firstErrorLine } from '../core/zfs-errors';
 import type { ClientChannel } from 'ssh2';
-import { receiveFromChannel, type PullResult } from '../io/transfer';
+import { receiveFromChannel, type PullResult } from '../io/transfer-pull';
 import { mib, type TransferDeps } from './push-transfer';
 
 /** Runs local `zfs RECEIVEARGS` fed from `channel`; throws one clear line on any failure; `again` says what the next run does. */
