@@ -114,9 +114,11 @@ async function relay(target: OpenSshStream, options: TransferOptions, dir: strin
       const onSent = options.onSent;
       void running.handedOn.then(() => !sshExited && onSent());
     }
+    // The relay's end is not awaited: it comes before ssh can see the end of its input, and once
+    // ssh has gone first the relay ends at its next write; a writer holding its pipe open must not
+    // hold the run.
     const result = await ssh;
     await sshDone;
-    await running.handedOn;
     const end = readStreamSshEnd(result.exitCode ?? null, readLog(logFile));
     if (end.kind === 'silent') target.onSilent();
     const stderr = remoteStderr();
