@@ -2,6 +2,7 @@
 import { BackupError, ExitCode } from '../core/exit-codes';
 import { planExpire } from '../core/expire-plan';
 import type { RetentionPolicy } from '../core/retention';
+import { withoutSnapshots, type DatasetTree } from '../core/tree';
 import { destroyBatches, type DestroyBatch } from '../core/zfs-argv';
 import { classifyZfsError, destroyBlockedReason, firstErrorLine } from '../core/zfs-errors';
 import type { Deps } from './deps';
@@ -10,6 +11,8 @@ export interface ExpireOutcome {
   destroyed: string[];
   kept: number;
   refusedTooMany: boolean;
+  /** The tree as expire listed it, less what it destroyed: the same run's push plans on it instead of listing again. */
+  remaining: DatasetTree;
 }
 
 export async function expireSnapshots(
@@ -35,15 +38,15 @@ export async function expireSnapshots(
     log.warn(
       `not expiring ${dataset}: the policy would destroy ${plan.tooMany.wanted} of ${plan.tooMany.of} snapshots (over 25%); check the policy and the clock, then run with --force-destroy-lots to allow it`,
     );
-    return { destroyed: [], kept: plan.ours.length, refusedTooMany: true };
+    return { destroyed: [], kept: plan.ours.length, refusedTooMany: true, remaining: tree };
   }
   if (plan.destroy.length === 0) {
     log.info(`expire ${dataset}: nothing to destroy (${plan.keep.length} kept)`);
-    return { destroyed: [], kept: plan.keep.length, refusedTooMany: false };
+    return { destroyed: [], kept: plan.keep.length, refusedTooMany: false, remaining: tree };
   }
   if (options.dryRun) {
     for (const name of plan.destroy) log.info(`dry run: would destroy ${dataset}@${name} recursively`);
-    return { destroyed: [], kept: plan.keep.length, refusedTooMany: false };
+    return { destroyed: [], kept: plan.keep.length, refusedTooMany: false, remaining: tree };
   }
   const caps = await zfs.capabilities();
   const destroyed: string[] = [];
@@ -69,5 +72,5 @@ export async function expireSnapshots(
     log.warn(`kept ${dataset}@${name}: zfs will not destroy it (${why}); ${next}`);
   }
   log.info(`expire ${dataset}: destroyed ${destroyed.length}, kept ${plan.ours.length - destroyed.length}`);
-  return { destroyed, kept: plan.ours.length - destroyed.length, refusedTooMany: false };
+  return { destroyed, kept: plan.ours.length - destroyed.length, refusedTooMany: false, remaining: withoutSnapshots(tree, destroyed) };
 }

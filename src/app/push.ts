@@ -142,7 +142,8 @@ export async function connectAndProbe(deps: Deps & PushDeps, target: Pick<PushOp
   }
 }
 
-export async function pushTree(deps: Deps & PushDeps, options: PushOptions): Promise<PushOutcome> {
+/** Pushes the tree to one destination; `listing` is the run's listing of the local tree when it has one (else it is listed here). */
+export async function pushTree(deps: Deps & PushDeps, options: PushOptions, listing?: Promise<DatasetTree | undefined>): Promise<PushOutcome> {
   const { zfs, log } = deps;
   const ctx: PushContext = { dataset: options.dataset, receiveDataset: options.receiveDataset, destination: options.sshDestination, sshConfig: options.sshConfig };
   const where = `${options.sshDestination}:${options.receiveDataset}`;
@@ -151,7 +152,7 @@ export async function pushTree(deps: Deps & PushDeps, options: PushOptions): Pro
   // overlap: on a large tree each takes seconds. The encryption is read only if a stream is sent.
   const encrypted = isEncrypted(deps, caps, options.dataset);
   encrypted.catch(() => undefined);
-  const [listed, connected] = await Promise.allSettled([zfs.tree(options.dataset), connectAndProbe(deps, options)]);
+  const [listed, connected] = await Promise.allSettled([listing ?? zfs.tree(options.dataset), connectAndProbe(deps, options)]);
   if (listed.status === 'rejected' || !listed.value) {
     if (connected.status === 'fulfilled') connected.value.session.close();
     if (listed.status === 'rejected') throw listed.reason;

@@ -1,5 +1,6 @@
 // One backup run: take the lock, check zfs and the dataset, then snapshot, expire and push in that order.
 import { BackupError, ExitCode, ReportedFailures, worstExitCode } from '../core/exit-codes';
+import type { DatasetTree } from '../core/tree';
 import { acquireLock } from '../io/lock';
 import type { Deps } from './deps';
 import { expireSnapshots } from './expire';
@@ -18,15 +19,24 @@ export interface RunDeps extends Deps, PushDeps {
 }
 
 /**
- * Pushes to every destination in turn; one failing does not stop the others. With one destination
+ * Pushes to every destination in turn, all from one listing of the local tree (expire's when it
+ * ran); one failing does not stop the others. With one destination
  * its failure goes up as it is; with several, each is reported as it happens and the run ends with
  * the worst exit code.
  */
-async function pushEverywhere(deps: RunDeps, options: RunOptions, facts: RunFacts): Promise<BackupError | undefined> {
+async function pushEverywhere(deps: RunDeps, options: RunOptions, facts: RunFacts, listed: DatasetTree | undefined): Promise<BackupError | undefined> {
   const failures: BackupError[] = [];
+  // The local tree is listed once per run: by expire, or by the first push (beside its connection).
+  // The pushes change nothing in it but holds, and a hold move tolerates stale hold counts.
+  let local: Promise<DatasetTree | undefined> | undefined = listed ? Promise.resolve(listed) : undefined;
   for (const destination of options.destinations) {
+    if (!local) {
+      local = deps.zfs.tree(options.dataset);
+      // A push that fails before it reads the listing must not leave its failure unhandled.
+      local.catch(() => undefined);
+    }
     try {
-      const outcome = await pushTree(deps, { ...options, ...destination });
+      const outcome = await pushTree(deps, { ...options, ...destination }, local);
       facts.pushes.push({ ...destination, exitCode: ExitCode.ok, outcome });
     } catch (error) {
       const failed = failureOf(error) as { exitCode: number; message: string };
@@ -67,10 +77,11 @@ export async function runBackup(deps: RunDeps, options: RunOptions): Promise<voi
       throw new BackupError(ExitCode.noInput, `dataset ${options.dataset} does not exist on this host; check --dataset against "zfs list"`);
     }
     let deferred: BackupError | undefined;
+    let listed: DatasetTree | undefined;
     if (options.actions.includes('snapshot')) await takeSnapshot(deps, options.dataset, options.dryRun);
     if (options.actions.includes('expire')) {
       try {
-        await expireSnapshots(deps, options.dataset, options.retention, options);
+        listed = (await expireSnapshots(deps, options.dataset, options.retention, options)).remaining;
       } catch (error) {
         if (!(error instanceof BackupError) || error.exitCode !== ExitCode.dataRefused || !options.actions.includes('push')) throw error;
         deps.report(error);
@@ -80,7 +91,7 @@ export async function runBackup(deps: RunDeps, options: RunOptions): Promise<voi
     let pushed: BackupError | undefined;
     if (options.actions.includes('push')) {
       try {
-        pushed = await pushEverywhere(deps, options, facts);
+        pushed = await pushEverywhere(deps, options, facts, listed);
       } catch (error) {
         if (!deferred || !(error instanceof BackupError)) throw error;
         deps.report(error);

@@ -88,3 +88,15 @@ export function heldSnapshotNames(tree: DatasetTree): Set<string> {
   for (const ds of tree.datasets.values()) for (const s of ds.snapshots) if (s.userrefs > 0) held.add(s.name);
   return held;
 }
+
+/**
+ * The tree after `zfs destroy -r ROOT@NAME` of each name: those snapshots gone from every dataset
+ * (a recursive destroy takes the name from every dataset below the root), everything else as it was.
+ */
+export function withoutSnapshots(tree: DatasetTree, names: readonly string[]): DatasetTree {
+  if (names.length === 0) return tree;
+  const gone = new Set(names);
+  const datasets = new Map<string, DatasetInfo>();
+  for (const [relative, ds] of tree.datasets) datasets.set(relative, { ...ds, snapshots: ds.snapshots.filter((s) => !gone.has(s.name)) });
+  return { root: tree.root, datasets };
+}

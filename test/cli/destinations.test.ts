@@ -1,4 +1,4 @@
-// Several offsite copies: both receive exact mirrors; one unreachable leaves the other pushed (exit 69, its own line) and status judges each; expire keeps every copy's base; the next run is incremental for both.
+// Several offsite copies: both receive exact mirrors; one unreachable leaves the other pushed (exit 69, its own line) and status judges each; expire keeps every copy's base; the next run is incremental for both; a run lists the local tree once.
 import test from 'ava';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,8 +38,15 @@ test('two destinations: both exact mirrors; one unreachable: the other still pus
   const S2a = '2026-10-02T06:00:00Z';
   const S2 = '2026-10-02T12:00:00Z';
   const S3 = '2026-10-03T00:00:00Z';
+  // The local zfs is a wrapper that notes each command line, then runs the real zfs.
+  const zfsLog = join(localPool.dir, 'zfs.log');
+  const wrapper = join(localPool.dir, 'zfs-noting');
+  writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${zfsLog}'\nexec zfs "$@"\n`, { mode: 0o755 });
   const run = (config: string, ...extra: string[]) =>
-    runCliAsync(['--dataset', local, '--ssh-destination', 'offsite', '--zfs-receive-dataset', a, '--ssh-destination', 'offsite2', '--zfs-receive-dataset', b, '--ssh-config', config, '-v', ...extra]);
+    runCliAsync(['--dataset', local, '--ssh-destination', 'offsite', '--zfs-receive-dataset', a, '--ssh-destination', 'offsite2', '--zfs-receive-dataset', b, '--ssh-config', config, '-v', ...extra], {
+      env: { CYBER_ZFS_BACKUP_ZFS: wrapper },
+    });
+  const treeListings = () => readFileSync(zfsLog, 'utf8').split('\n').filter((l) => /^get -H -p -o name,property,value -r guid,createtxg,userrefs/.test(l)).length;
   const up = twoHosts('cfg.two-up');
 
   writeRandomFile(mnt, 'one.bin', 200_000);
@@ -58,8 +65,10 @@ test('two destinations: both exact mirrors; one unreachable: the other still pus
   writeRandomFile(join(mnt, 'a'), 'two.bin', 200_000);
   zfs('snapshot', '-r', `${local}@${S2}`);
   const down = twoHosts('cfg.two-down', await freePort());
+  writeFileSync(zfsLog, '');
   const second = await run(down, '--action', 'push');
   t.is(second.code, 69, second.stderr);
+  t.is(treeListings(), 1, 'one listing of the local tree serves both destinations');
   t.deepEqual(failures(second), [failures(second)[0]], 'one failure, one line');
   t.regex(failures(second)[0] ?? '', new RegExp(`^cyber-zfs-backup: push to offsite2:${b}: cannot connect to offsite2 \\(root@\\[127\\.0\\.0\\.1\\]:\\d+\\): .*ECONNREFUSED.*; check that the host is up`));
   t.regex(second.stderr, new RegExp(`pushed ${local}@${S2} \\(incremental from @${S1}\\) to offsite:${a}: `));
@@ -83,8 +92,10 @@ test('two destinations: both exact mirrors; one unreachable: the other still pus
   // Both back. Expire (a policy that keeps only the newest) keeps both bases, then both pushes are incremental from their own base.
   writeRandomFile(mnt, 'three.bin', 200_000);
   zfs('snapshot', '-r', `${local}@${S3}`);
+  writeFileSync(zfsLog, '');
   const third = await run(up, '--action', 'expire', 'push', '--retention-policy', '0', '0', '0', '--force-destroy-lots');
   t.is(third.code, 0, third.stderr);
+  t.is(treeListings(), 1, 'the local tree is listed once in the run: by expire, and both pushes plan on what it left');
   t.regex(third.stderr, new RegExp(`keeping ${local}@${S1}: it is held`));
   t.regex(third.stderr, new RegExp(`keeping ${local}@${S2}: it is held`));
   t.deepEqual(snapshotsByDataset(local).get(''), [S1, S2, S3], `expire destroyed @${S2a} and kept both bases`);

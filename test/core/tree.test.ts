@@ -1,6 +1,6 @@
-// Tests of parsing `zfs get -H -p -o name,property,value -r guid,createtxg,userrefs` output into a tree.
+// Tests of parsing `zfs get -H -p -o name,property,value -r guid,createtxg,userrefs` output into a tree, and of the tree after a recursive destroy.
 import test from 'ava';
-import { heldSnapshotNames, parseTree, TreeParseError } from '../../src/core/tree';
+import { heldSnapshotNames, parseTree, TreeParseError, withoutSnapshots } from '../../src/core/tree';
 
 const OUTPUT = [
   'tank/h\tguid\t111', 'tank/h\tcreatetxg\t7', 'tank/h\tuserrefs\t-',
@@ -40,3 +40,26 @@ test('a receive_resume_token marks a dataset with partial receive state; "-" mea
   t.is(tree.datasets.get('')?.resumeToken, undefined);
   t.is(tree.datasets.get('a')?.resumeToken, '1-e2f2c6e1d-c8-789c636064000310a5');
 });
+
+// withoutSnapshots(tree, names): the tree after `zfs destroy -r ROOT@NAME` of each name.
+const N1 = '2026-11-01T00:00:00Z';
+const N2 = '2026-11-02T00:00:00Z';
+const after: Array<[string, string[], Record<string, string[]>]> = [
+  ['nothing destroyed: the same tree', [], { '': [N1, N2], a: [N1], 'a/b': [] }],
+  ['a name goes from every dataset that has it', [N1], { '': [N2], a: [], 'a/b': [] }],
+  ['a name only the root has', [N2], { '': [N1], a: [N1], 'a/b': [] }],
+  ['every name', [N1, N2], { '': [], a: [], 'a/b': [] }],
+  ['a name no dataset has changes nothing', ['2020-01-01T00:00:00Z'], { '': [N1, N2], a: [N1], 'a/b': [] }],
+];
+for (const [what, names, expected] of after) {
+  test(`withoutSnapshots: ${what}`, (t) => {
+    const tree = parseTree('tank/h', OUTPUT);
+    const before = JSON.stringify([...tree.datasets]);
+    const left = withoutSnapshots(tree, names);
+    t.deepEqual(Object.fromEntries([...left.datasets].map(([rel, ds]) => [rel, ds.snapshots.map((s) => s.name)])), expected);
+    t.is(left.root, 'tank/h');
+    t.deepEqual([...left.datasets.keys()], ['', 'a', 'a/b'], 'datasets keep their order, parents first');
+    t.is(left.datasets.get('')?.snapshots.find((s) => s.name === N2)?.userrefs ?? 1, 1, 'what is left keeps its hold count');
+    t.is(JSON.stringify([...tree.datasets]), before, 'the tree it was given is unchanged');
+  });
+}
