@@ -46,6 +46,8 @@ export interface DailyRound {
   events: CliEvent[];
   /** Remote commands (SSH exec channels) our run opened. */
   remoteExecs: number;
+  /** Seconds of each extra run of this round (DailyOptions.extraRuns), by label. */
+  extra: Record<string, number>;
   error?: string;
 }
 
@@ -77,7 +79,22 @@ export interface DailyOptions {
   remoteTimes: string;
   platform: string;
   say: (line: string) => void;
+  /**
+   * Runs made after ours in each round, each with a small change and a snapshot of its own, pushing
+   * into our receiver (e.g. the service's default actions, by this CLI and by another build).
+   */
+  extraRuns?: ExtraRun[];
 }
+
+/** A CLI run timed beside ours: `args` come before the common --dataset/--ssh-… ones. */
+export interface ExtraRun {
+  label: string;
+  cli: string;
+  args: string[];
+}
+
+/** The service's default run (snapshot, expire, push), with a policy that keeps every snapshot of the bench's tree. */
+export const DEFAULT_RUN_ARGS = ['--action', 'snapshot', 'expire', 'push', '--retention-policy', '100000', '0', '0'];
 
 const epoch = () => Date.now() / 1000;
 
@@ -179,11 +196,21 @@ export async function runDaily(o: DailyOptions): Promise<DailyResult> {
     writeFileSync(localTimes, '');
     writeFileSync(o.remoteTimes, '');
     const start = epoch();
-    const r = await runStamped(o.cliNode, [o.cli, '--action', 'snapshot', 'push', '--dataset', tree, '--zfs-receive-dataset', ours, '--ssh-config', o.sshd.config, '--ssh-destination', 'offsite', '--debug'], env);
+    const common = ['--dataset', tree, '--zfs-receive-dataset', ours, '--ssh-config', o.sshd.config, '--ssh-destination', 'offsite'];
+    const r = await runStamped(o.cliNode, [o.cli, '--action', 'snapshot', 'push', ...common, '--debug'], env);
     lastSecond = Math.floor(Date.now() / 1000);
     const commands = [...readTimes(localTimes, 'local', start), ...readTimes(o.remoteTimes, 'remote', start)].sort((a, b) => a.at - b.at);
     rmSync(localTimes, { force: true });
     rmSync(o.remoteTimes, { force: true });
+    const extra: Record<string, number> = {};
+    for (const [i, x] of (o.extraRuns ?? []).entries()) {
+      change(n, `extra${i}`);
+      waitForNextSecond(lastSecond);
+      const e = await runStamped(o.cliNode, [x.cli, ...x.args, ...common], env);
+      lastSecond = Math.floor(Date.now() / 1000);
+      if (e.status !== 0) throw new Error(`daily: ${x.label} exited ${e.status}: ${e.stderr.trim().split('\n').pop() ?? ''}`);
+      extra[x.label] = e.seconds;
+    }
 
     change(n, 'least');
     waitForNextSecond(lastSecond);
@@ -203,12 +230,13 @@ export async function runDaily(o: DailyOptions): Promise<DailyResult> {
       commands,
       events: r.events,
       remoteExecs: r.events.filter((e) => /running on the receiving host|streaming into the receiving host/.test(e.line)).length,
+      extra,
     };
     if (r.status !== 0) sample.error = `ours exited ${r.status}: ${r.stderr.trim().split('\n').filter((l) => !l.startsWith('debug:')).pop() ?? ''}`;
     else if (sample.leastExit !== 0) sample.error = `least-work pipeline failed: ${snap.stderr.trim()} ${push.stderr.trim()}`;
     rounds.push(sample);
     o.say(
-      `daily (${o.platform}): round ${n}${n === 0 ? ' (warm-up)' : ''}: ours ${round(r.seconds, 2)} s (exit ${r.status}, ${sample.remoteExecs} remote commands, ${commands.filter((c) => c.where === 'local').length} local zfs), least ${round(sample.leastSeconds, 2)} s (snapshot ${round(snap.seconds, 2)} + push ${round(push.seconds, 2)})${sample.error ? ` (${sample.error})` : ''}`,
+      `daily (${o.platform}): round ${n}${n === 0 ? ' (warm-up)' : ''}: ours ${round(r.seconds, 2)} s (exit ${r.status}, ${sample.remoteExecs} remote commands, ${commands.filter((c) => c.where === 'local').length} local zfs), least ${round(sample.leastSeconds, 2)} s (snapshot ${round(snap.seconds, 2)} + push ${round(push.seconds, 2)})${Object.entries(extra).map(([label, sec]) => `; ${label} ${round(sec, 2)} s`).join('')}${sample.error ? ` (${sample.error})` : ''}`,
     );
   }
   rmSync(dir, { recursive: true, force: true });
@@ -250,6 +278,11 @@ export function dailySummary(d: DailyResult): string {
     rows,
   );
   text += `   median: ours ${round(d.medianOursSeconds, 2)} s, least ${round(d.medianLeastSeconds, 2)} s, ratio ${round(d.ratio, 2)}; "ssh offsite true" ${round(d.sshTrueSeconds, 2)} s; setup ${round(d.setupSeconds, 0)} s\n`;
+  const measured = d.rounds.filter((x) => x.round > 0 && !x.error);
+  for (const label of Object.keys(d.rounds[0]?.extra ?? {})) {
+    const seconds = median(measured.map((x) => x.extra[label] ?? Number.NaN));
+    text += `   ${label}: median ${round(seconds, 2)} s (${round(seconds / d.medianLeastSeconds, 2)}x the least-work pipeline, which does not expire)\n`;
+  }
   if (r) {
     text += `   round ${r.round}: ${local.length} local zfs commands (${sum(local)} s), ${remote.length} remote zfs commands (${sum(remote)} s), ${r.remoteExecs} remote commands (each one SSH channel and a login shell)\n`;
     text += formatTable(`5a. Where our time went in round ${r.round} (${d.platform}; s from the start of the command)`, ['at s', 'took s', 'what', 'command'], timelineRows(r));

@@ -10,7 +10,7 @@ import { startSshd, type TestSshd } from '../test/bed/sshd';
 import { ensureZfs, stopZfs } from '../test/bed/zfs-daemon';
 import { countRows, enableRemoteWrappers, runCounts, type CountsResult } from './counts';
 import { createCpuGroups, type CpuGroups } from './cpu-groups';
-import { dailySummary, runDaily, type DailyResult } from './daily';
+import { DEFAULT_RUN_ARGS, dailySummary, runDaily, type DailyResult } from './daily';
 import { formatTable, loadAverage, median, MiB, round, timedSync, verdict } from './lib';
 import { plannerRows, runPlanners, type PlannersResult } from './planners';
 import { runStartup, startupOverhead, startupRows, type StartupResult } from './startup';
@@ -42,6 +42,9 @@ const { values } = parseArgs({
     'daily-datasets': { type: 'string', default: '50' },
     'daily-snapshots': { type: 'string', default: '200' },
     'daily-rounds': { type: 'string', default: '3' },
+    /** Each daily round also times the service's default run (snapshot, expire, push), by this CLI and by --daily-alt-cli if given. */
+    'daily-default-run': { type: 'boolean', default: false },
+    'daily-alt-cli': { type: 'string' },
     'login-rc': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -51,7 +54,8 @@ if (values.help) {
   process.stdout.write(
     'usage: npm run bench -- [--only startup,planners,throughput,counts] [--size-mib 1024,4096] [--runs 3] [--startup-runs 15]\n' +
       `       [--methods ${METHODS.join(',')}] [--large-methods openssh,cli,cli-alt]\n` +
-      '       [--alt-cli OTHER/dist/cyber-zfs-backup.mjs [--alt-env K=V,K=V] [--alt2-env K=V,K=V]] [--daily-datasets 50] [--daily-snapshots 200] [--daily-rounds 3] [--login-rc]\n' +
+      '       [--alt-cli OTHER/dist/cyber-zfs-backup.mjs [--alt-env K=V,K=V] [--alt2-env K=V,K=V]] [--daily-datasets 50] [--daily-snapshots 200] [--daily-rounds 3]\n' +
+      '       [--daily-default-run [--daily-alt-cli OTHER/dist/cyber-zfs-backup.mjs]] [--login-rc]\n' +
       '       [--planner-datasets 100] [--planner-snapshots 10000] [--planner-limit 20] [--count-sizes 100,200] [--count-datasets 50]\n' +
       'Needs root (zfs-fuse pools, sshd). Prints tables and writes bench-results/bench-<time>.json and bench-results/latest.json.\n',
   );
@@ -316,6 +320,12 @@ async function main(): Promise<number> {
         remoteTimes: join(scratch, 'remote-times.log'),
         platform: 'zfs-fuse',
         say,
+        extraRuns: values['daily-default-run']
+          ? [
+              { label: 'default run (snapshot, expire, push)', cli: CLI, args: DEFAULT_RUN_ARGS },
+              ...(values['daily-alt-cli'] ? [{ label: `default run, ${String(values['daily-alt-cli'])}`, cli: String(values['daily-alt-cli']), args: DEFAULT_RUN_ARGS }] : []),
+            ]
+          : [],
       });
       (result.daily ??= []).push(d);
       output.push(dailySummary(d));
