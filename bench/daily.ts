@@ -96,6 +96,9 @@ export interface ExtraRun {
 /** The service's default run (snapshot, expire, push), with a policy that keeps every snapshot of the bench's tree. */
 export const DEFAULT_RUN_ARGS = ['--action', 'snapshot', 'expire', 'push', '--retention-policy', '100000', '0', '0'];
 
+/** The hold on the least-work pipeline's base (the extra runs' expire keeps one snapshot a day and would take it). */
+const LEAST_HOLD = 'czb-bench-least';
+
 const epoch = () => Date.now() / 1000;
 
 function waitForNextSecond(after: number): void {
@@ -186,6 +189,7 @@ export async function runDaily(o: DailyOptions): Promise<DailyResult> {
   delete env.NODE_OPTIONS;
   const sshTrue = median([1, 2, 3].map(() => timedSync('ssh', ['-F', o.sshd.config, 'offsite', 'true']).seconds));
   let leastBase = firstBase;
+  must('zfs', ['hold', '-r', LEAST_HOLD, `${tree}@${leastBase}`]);
   let lastSecond = Math.floor(Date.now() / 1000);
   const change = (round: number, who: string) => must('dd', ['if=/dev/urandom', `of=${join(mounted, `${who}-${round}`)}`, 'bs=64k', 'count=1', 'status=none']);
   const rounds: DailyRound[] = [];
@@ -218,7 +222,12 @@ export async function runDaily(o: DailyOptions): Promise<DailyResult> {
     const snap = timedSync('zfs', ['snapshot', '-r', `${tree}@${name}`]);
     const push = timedSync('sh', ['-c', 'zfs send -R -I "@$1" "$2@$3" | ssh -F "$4" offsite zfs receive -F -u "$5"', 'sh', leastBase, tree, name, o.sshd.config, least]);
     lastSecond = Math.floor(Date.now() / 1000);
-    if (snap.status === 0 && push.status === 0) leastBase = name;
+    if (snap.status === 0 && push.status === 0) {
+      // The least-work pipeline's base is held like ours, so a default run's expire keeps it.
+      must('zfs', ['hold', '-r', LEAST_HOLD, `${tree}@${name}`]);
+      must('zfs', ['release', '-r', LEAST_HOLD, `${tree}@${leastBase}`]);
+      leastBase = name;
+    }
     const sample: DailyRound = {
       round: n,
       oursSeconds: r.seconds,
