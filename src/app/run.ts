@@ -20,9 +20,8 @@ export interface RunDeps extends Deps, PushDeps {
 
 /**
  * Pushes to every destination in turn, all from one listing of the local tree (expire's when it
- * ran); one failing does not stop the others. With one destination
- * its failure goes up as it is; with several, each is reported as it happens and the run ends with
- * the worst exit code.
+ * ran); one failing does not stop the others. With one destination its failure goes up as it is;
+ * with several, each is reported as it happens and the run ends with the worst exit code.
  */
 async function pushEverywhere(deps: RunDeps, options: RunOptions, facts: RunFacts, listed: DatasetTree | undefined): Promise<BackupError | undefined> {
   const failures: BackupError[] = [];
