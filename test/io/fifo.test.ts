@@ -1,15 +1,9 @@
 // The stream's pipes: a FIFO opened as a plain pipe, both ends blocking, the end of the stream and EPIPE as with pipe(2).
-import test, { type ExecutionContext } from 'ava';
-import { closeSync, mkdtempSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import test from 'ava';
+import { closeSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePipes } from '../../src/io/fifo';
-
-function privateDir(t: ExecutionContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'czb-fifo-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { scratchDir } from '../bed/scratch';
 
 /** The open flags of one of this process's descriptors, from /proc. */
 function flags(fd: number): number {
@@ -21,7 +15,7 @@ const O_ACCMODE = 0o3;
 const O_NONBLOCK = 0o4000;
 
 test('each name is a FIFO of mode 0600; the read end is read-only, the write end write-only, neither non-blocking', async (t) => {
-  const dir = privateDir(t);
+  const dir = scratchDir(t, 'czb-fifo-');
   const pipes = await makePipes(dir, ['send', 'ssh']);
   for (const name of ['send', 'ssh'] as const) {
     const st = statSync(join(dir, `${name}.fifo`));
@@ -38,7 +32,7 @@ test('each name is a FIFO of mode 0600; the read end is read-only, the write end
 });
 
 test('what is written is read back; once the write end is closed the reader sees the end of the stream', async (t) => {
-  const { p } = await makePipes(privateDir(t), ['p']);
+  const { p } = await makePipes(scratchDir(t, 'czb-fifo-'), ['p']);
   t.is(writeSync(p.write, Buffer.from('hello')), 5);
   closeSync(p.write);
   const buffer = Buffer.alloc(64);
@@ -49,7 +43,7 @@ test('what is written is read back; once the write end is closed the reader sees
 });
 
 test('once the read end is closed the writer gets EPIPE', async (t) => {
-  const { p } = await makePipes(privateDir(t), ['p']);
+  const { p } = await makePipes(scratchDir(t, 'czb-fifo-'), ['p']);
   closeSync(p.read);
   const error = t.throws(() => writeSync(p.write, Buffer.from('x')));
   t.is((error as NodeJS.ErrnoException).code, 'EPIPE');
@@ -57,6 +51,6 @@ test('once the read end is closed the writer gets EPIPE', async (t) => {
 });
 
 test('a directory that does not exist: one line naming it, nothing made', async (t) => {
-  const dir = join(privateDir(t), 'missing');
+  const dir = join(scratchDir(t, 'czb-fifo-'), 'missing');
   await t.throwsAsync(makePipes(dir, ['p']), { message: new RegExp(`^cannot make the stream's pipes in ${dir}: mkfifo: .*No such file or directory$`) });
 });

@@ -1,18 +1,12 @@
 // The relay thread between zfs send's pipe and ssh's, with real child processes on both ends: every byte in order and counted, the end of the stream passed on, EPIPE when the reader goes.
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { asStdio, makePipes } from '../../src/io/fifo';
 import { startRelay } from '../../src/io/stream-relay';
-
-function privateDir(t: ExecutionContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'czb-relay-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { scratchDir } from '../bed/scratch';
 
 /** `writer` writes into one pipe, the relay moves it into the other, `reader` reads that; each child holds only its own end. */
 async function relayBetween(dir: string, writer: string, reader: string, bytesPerSecond = 0) {
@@ -32,7 +26,7 @@ async function relayBetween(dir: string, writer: string, reader: string, bytesPe
 
 for (const size of [1, 65535, 1048576, 1048577, 9 * 1048576 + 13]) {
   test(`${size} bytes arrive whole and in order, counted, and the reader sees the end of the stream`, async (t) => {
-    const dir = privateDir(t);
+    const dir = scratchDir(t, 'czb-relay-');
     const input = join(dir, 'input');
     writeFileSync(input, randomBytes(size));
     const r = await relayBetween(dir, `cat ${input}`, `cat > ${join(dir, 'output')}`);
@@ -45,7 +39,7 @@ for (const size of [1, 65535, 1048576, 1048577, 9 * 1048576 + 13]) {
 }
 
 test('an empty stream: the end passes at once, nothing counted, no first byte', async (t) => {
-  const dir = privateDir(t);
+  const dir = scratchDir(t, 'czb-relay-');
   const r = await relayBetween(dir, 'true', `wc -c > ${join(dir, 'count')}`);
   t.is(r.end.error, undefined);
   t.is(r.bytes, 0);
@@ -54,7 +48,7 @@ test('an empty stream: the end passes at once, nothing counted, no first byte', 
 });
 
 test('a reader that goes early: the relay ends with EPIPE, and the writer, left writing, gets SIGPIPE', async (t) => {
-  const r = await relayBetween(privateDir(t), 'cat /dev/zero', 'head -c 100000 > /dev/null');
+  const r = await relayBetween(scratchDir(t, 'czb-relay-'), 'cat /dev/zero', 'head -c 100000 > /dev/null');
   t.is(r.end.error, 'EPIPE');
   t.true(r.bytes >= 100000, `${r.bytes} bytes handed on`);
   t.is(r.readEnd.exitCode, 0);
@@ -63,7 +57,7 @@ test('a reader that goes early: the relay ends with EPIPE, and the writer, left 
 });
 
 test('--bwlimit 1M on 3 MiB: about 3 s, every byte arrives', async (t) => {
-  const dir = privateDir(t);
+  const dir = scratchDir(t, 'czb-relay-');
   const started = process.hrtime.bigint();
   const r = await relayBetween(dir, 'head -c 3145728 /dev/zero', `wc -c > ${join(dir, 'count')}`, 1048576);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
