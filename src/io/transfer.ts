@@ -48,10 +48,10 @@ export interface TransferOptions {
  * zfs send waiting for a transaction group, stalls it for a second or two); no more, so a long
  * stall is not followed by a long burst.
  */
-export const LIMIT_SLACK_SECONDS = 2;
+const LIMIT_SLACK_SECONDS = 2;
 
 /** How far the source may run ahead of the schedule before it is paused: fewer, longer pauses cost less than one per chunk. */
-export const LIMIT_AHEAD_SECONDS = 0.05;
+const LIMIT_AHEAD_SECONDS = 0.05;
 
 /**
  * A stage between zfs send and the channel that holds the stream to `bytesPerSecond` on average,
