@@ -2,14 +2,15 @@
 import test, { type ExecutionContext } from 'ava';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { runCliAsync, type CliResult } from '../bed/cli';
 import { mountTree, pidsWithArgs, writeRandomFile } from '../bed/content';
 import { useBed } from '../bed/fixture';
 import { treeSignature, zfs, type TestPool } from '../bed/pools';
 import { startRelay, type Relay } from '../bed/relay';
-import { scratchDir } from '../bed/scratch';
 import { remoteShellWith, waitForEnd, waitForProcess, withArgs } from '../bed/watch';
 import { STALE_RECEIVE_SECONDS } from '../../src/core/receive-lease';
+import { serveRequestCommand } from '../../src/core/serve-protocol';
 
 const bed = useBed(test);
 const SHIPPED_CONFIG = readFileSync(new URL('../../etc/cyber-zfs-backup.ssh_config', import.meta.url), 'utf8');
@@ -95,7 +96,7 @@ const WHERE: Record<Phase, RegExp> = {
 };
 
 /** Runs a push through a relay that goes silent in `phase`; checks it ends in time with its line; returns it, the relay still silent. */
-async function deadRun(t: ExecutionContext, s: Awaited<ReturnType<typeof scenario>>, phase: Phase, kind: ConfigKind, whileSilent?: () => Promise<void>) {
+async function deadRun(t: ExecutionContext, s: Awaited<ReturnType<typeof scenario>>, phase: Phase, kind: ConfigKind, whileSilent?: (silentAt: number) => Promise<void>) {
   const relay = await startRelay(bed.sshd.port, phase === 'connect' ? { silentAfter: 0 } : phase === 'stream' ? { silentAfter: 1048576 } : {});
   t.teardown(() => relay.close());
   let running = true;
@@ -105,7 +106,7 @@ async function deadRun(t: ExecutionContext, s: Awaited<ReturnType<typeof scenari
   let silentAt: number | undefined;
   void relay.silenced().then(() => (silentAt = Date.now()));
   // What fails while the link is silent is kept until the run has ended, then thrown.
-  const during = whileSilent ? relay.silenced().then(whileSilent).then(() => undefined, (e: unknown) => e) : undefined;
+  const during = whileSilent ? relay.silenced().then(() => whileSilent(Date.now())).then(() => undefined, (e: unknown) => e) : undefined;
   const r = await run;
   const ended = Date.now();
   // A fault that never came (the run got past its phase first) fails here: awaiting the silence would wait for ever.
@@ -166,19 +167,24 @@ test('a link silent mid-stream (the shipped ssh config, plain receiver): exit 69
 
 test('a link silent mid-stream (an ssh config that sets nothing, serve): exit 69; while its receive may still be fed, exit 75; once it has read nothing for the keepalive bound, serve ends it and the next run heals without waiting for the connection to time out', async (t) => {
   const s = await scenario('stream-unset', 'serve');
-  // While the dead run still waits for its keepalives, another run (its own lock dir: the dead run
-  // holds this host's lock) finds the receive not yet counted as gone: exit 75, saying when it will be.
-  const { relay, silentAt } = await deadRun(t, s, 'stream', 'unset', async () => {
+  // While the dead run still waits for its keepalives, another receive into the tree (as from a
+  // second host) finds the dead run's not yet counted as gone: exit 75, saying when it will be.
+  const { relay, silentAt } = await deadRun(t, s, 'stream', 'unset', async (wentSilentAt) => {
     // OpenSSH's client hands sshd a whole window of the stream before serve has even started: the
-    // link may be silent before the dead run's serve holds the tree. Another run before that would
-    // simply receive first (its own lock dir stands in for a second host), so it waits for the
-    // dead run's zfs receive to run.
+    // link may be silent before the dead run's serve holds the tree. A request before that would
+    // simply receive first, so it waits for the dead run's zfs receive to run.
     const receiving = await waitForProcess(bed.sshd.pid, withArgs('receive', s.receive), 60_000);
     if (receiving === undefined) throw new Error(`the dead run's zfs receive into ${s.receive} never started on the offsite host`);
-    const early = await s.push(s.direct, [], { CYBER_ZFS_BACKUP_LOCK_DIR: scratchDir(t, 'czb-links-lock-') });
-    t.is(early.code, 75, early.stderr);
-    t.is(finalLines(early).length, 1, early.stderr);
-    t.regex(early.stderr, /cannot start: an earlier receive into that dataset is still running there, left by a run whose connection died; serve there ends it by itself once it has read nothing for a while \(for 127\.0\.0\.1 port \d+ since \S+Z, serve PID \d+; it has read nothing for \d+ s, and serve ends it once that passes 40 s, in about \d+ s\); run again after that, and the next run heals as usual$/m);
+    // The request is sent by OpenSSH's client itself, not by a whole run: a run first lists, probes
+    // and plans, and on a loaded machine that has taken longer than serve's bound (the receive then
+    // counts as gone, rightly). Every word of the run's refusal line is built from this answer (a table test).
+    const asked = Date.now();
+    const request = serveRequestCommand({ verb: 'receive', dataset: s.receive, tree: s.receive, mode: 'tree', mountpoint: '/srv/backup/vm' });
+    const early = await execa('ssh', ['-F', s.direct, 'offsite', request], { input: '', reject: false, timeout: 60_000, env: { LC_ALL: 'C' } });
+    const took = `asked ${((asked - wentSilentAt) / 1000).toFixed(1)} s after the link went silent, answered in ${((Date.now() - asked) / 1000).toFixed(1)} s`;
+    t.log(`another receive into the tree while the dead run waits: ${took}: exit ${early.exitCode}: ${early.stderr.trim()}`);
+    t.is(early.exitCode, 75, `${took}: ${early.stderr}`);
+    t.regex(early.stderr, /serve: an earlier receive into \S+ is still running here \(for 127\.0\.0\.1 port \d+ since \S+Z, serve PID \d+; it has read nothing for \d+ s, and serve ends it once that passes 40 s, in about \d+ s\); run again after that$/m);
     t.is(pidsWithArgs(['receive', s.receive]).length, 1, 'serve left the receive that was not yet counted as gone');
   });
   const serveLog = s.serve?.log ?? '';
