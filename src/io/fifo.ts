@@ -21,20 +21,36 @@ export async function makePipes<Name extends string>(dir: string, names: readonl
   const made = await execa('mkfifo', ['-m', '600', '--', ...paths], { reject: false, stdin: 'ignore', env: { LC_ALL: 'C' } });
   if (made.exitCode !== 0) throw new Error(`cannot make the stream's pipes in ${dir}: ${String(made.stderr || made.message).trim()}`);
   const pipes = {} as Record<Name, PipeEnds>;
-  names.forEach((name, i) => {
-    pipes[name] = openPipe(paths[i] as string);
-  });
+  try {
+    names.forEach((name, i) => {
+      pipes[name] = openPipe(paths[i] as string);
+    });
+  } catch (error) {
+    // What was opened before the failure is closed here: nobody else will ever hold it.
+    for (const ends of Object.values<PipeEnds>(pipes)) closeEnds(ends);
+    throw error;
+  }
   return pipes;
 }
 
 function openPipe(path: string): PipeEnds {
   const holder = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  let write: number | undefined;
   try {
-    const write = openSync(path, constants.O_WRONLY);
+    write = openSync(path, constants.O_WRONLY);
     return { read: openSync(path, constants.O_RDONLY), write };
+  } catch (error) {
+    if (write !== undefined) closeSync(write);
+    throw error;
   } finally {
     closeSync(holder);
   }
+}
+
+/** Closes both ends of a pipe that was never handed on. */
+function closeEnds(ends: PipeEnds): void {
+  closeSync(ends.read);
+  closeSync(ends.write);
 }
 
 /** A descriptor as a child's stdin or stdout: execa hands any descriptor on to spawn(), though its types name only 0-9. */
