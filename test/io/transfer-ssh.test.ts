@@ -1,8 +1,8 @@
 // The stream through a child `ssh` without a network: a stand-in ssh program (reads the argv the adapter builds, its stdin, writes its log where -E says) shows how each end is reported.
 import test, { type ExecutionContext } from 'ava';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { scratchDir } from '../bed/scratch';
 import { keepaliveFor } from '../../src/core/link';
 import { sendThroughSsh, type OpenSshStream } from '../../src/io/transfer-ssh';
 
@@ -31,8 +31,7 @@ esac
 `;
 
 function fakeSsh(t: ExecutionContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'czb-fake-ssh-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir(t, 'czb-fake-ssh-');
   const file = join(dir, 'ssh');
   writeFileSync(file, FAKE_SSH);
   chmodSync(file, 0o755);
@@ -121,4 +120,22 @@ test('--bwlimit 8M on 16 MiB holds the relay back to the rate', async (t) => {
   // Without the limiter in the relay this takes a fraction of a second; that the limiter does not
   // starve the stream is transfer.test.ts's (the same stage, startSend), on an idle machine.
   t.true(r.streamSeconds >= 1.9, `${r.streamSeconds} s`);
+});
+
+test('ssh gone while something still holds the pipe zfs send wrote into (a child it left): the run does not wait for that writer', async (t) => {
+  const pidFile = join(scratchDir(t, 'czb-writer-'), 'pid');
+  // The writer is stopped by its PID once the test is over.
+  t.teardown(() => {
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
+    if (pid > 1 && existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGTERM');
+  });
+  // The stand-in zfs send writes a little, then waits on a child that keeps its stdout (the pipe) open
+  // and outlives it: stopping zfs send does not end that child, so the relay never sees the end of its input.
+  const sender = { zfsProgram: 'sh', sendArgs: ['-c', `head -c 1000 /dev/zero; sleep 60 2>/dev/null & echo $! > ${pidFile}; wait`] };
+  const bound = new Promise<'held'>((resolve) => setTimeout(() => resolve('held'), 20_000).unref());
+  const r = await Promise.race([sendThroughSsh(stream(fakeSsh(t), 'fail'), sender), bound]);
+  if (r === 'held') return t.fail('the run was still waiting 20 s after ssh had exited');
+  t.is(r.receiveExitCode, 1);
+  t.regex(r.receiveStderr, /destination has been modified/);
+  t.true(existsSync(`/proc/${readFileSync(pidFile, 'utf8').trim()}`), 'the writer was still there when the run returned');
 });
