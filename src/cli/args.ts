@@ -1,7 +1,7 @@
 // The command line: every flag of cyber-zfs-backup 0.5 with the same meaning and defaults (yargs only).
 import yargs from 'yargs';
 import { ACTIONS, SOLO_ACTIONS, type Action, type Destination, type RunOptions } from '../app/options';
-import { DEFAULT_CRITICAL_SECONDS, DEFAULT_WARNING_SECONDS, parseAge } from '../core/age';
+import { DEFAULT_CRITICAL_SECONDS, DEFAULT_WARNING_SECONDS, parseAge } from '../core/age-threshold';
 import { datasetNameProblem } from '../core/names';
 import { parseRate } from '../core/rate';
 import { DEFAULT_RETENTION } from '../core/retention';
