@@ -1,6 +1,7 @@
 // No run hangs: a link that goes silent (no reset, no close) while connecting, probing, streaming or checking ends the run within 90 s (exit 69, one line naming where); a receive it leaves alive is exit 75, and serve ends its own once its client is gone.
 import test, { type ExecutionContext } from 'ava';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { runCliAsync, type CliResult } from '../bed/cli';
@@ -9,6 +10,7 @@ import { useBed } from '../bed/fixture';
 import { treeSignature, zfs, type TestPool } from '../bed/pools';
 import { startRelay, type Relay } from '../bed/relay';
 import { remoteShellWith, waitForEnd, waitForProcess, withArgs } from '../bed/watch';
+import { receivedMountpoint } from '../../src/app/push';
 import { STALE_RECEIVE_SECONDS } from '../../src/core/receive-lease';
 import { serveRequestCommand } from '../../src/core/serve-protocol';
 
@@ -179,7 +181,7 @@ test('a link silent mid-stream (an ssh config that sets nothing, serve): exit 69
     // and plans, and on a loaded machine that has taken longer than serve's bound (the receive then
     // counts as gone, rightly). Every word of the run's refusal line is built from this answer (a table test).
     const asked = Date.now();
-    const request = serveRequestCommand({ verb: 'receive', dataset: s.receive, tree: s.receive, mode: 'tree', mountpoint: '/srv/backup/vm' });
+    const request = serveRequestCommand({ verb: 'receive', dataset: s.receive, tree: s.receive, mode: 'tree', mountpoint: receivedMountpoint(hostname()) });
     const early = await execa('ssh', ['-F', s.direct, 'offsite', request], { input: '', reject: false, timeout: 60_000, env: { LC_ALL: 'C' } });
     const took = `asked ${((asked - wentSilentAt) / 1000).toFixed(1)} s after the link went silent, answered in ${((Date.now() - asked) / 1000).toFixed(1)} s`;
     t.log(`another receive into the tree while the dead run waits: ${took}: exit ${early.exitCode}: ${early.stderr.trim()}`);
