@@ -22,12 +22,14 @@ _cyber_zfs_backup() {
         --json --warning --critical --received --snapshot --help --version'
     COMPREPLY=()
 
-    # On an offsite host: cyber-zfs-backup serve --root DATASET [--append-only] (the forced command of a key).
+    # On an offsite host: cyber-zfs-backup serve --root DATASET [--append-only] [--stale-receive-after SECONDS] (the forced command of a key).
     if [[ ${COMP_WORDS[1]} == serve ]]; then
-        local serve_options='--root --append-only --log-file --help --version'
+        local serve_options='--root --append-only --stale-receive-after --log-file --help --version'
         case $prev in
             --root)
                 mapfile -t COMPREPLY < <(compgen -W "$(zfs list -H -o name -t filesystem 2>/dev/null)" -- "$cur")
+                return 0 ;;
+            --stale-receive-after)
                 return 0 ;;
             --log-file)
                 compopt -o filenames 2>/dev/null

@@ -1,6 +1,6 @@
 // serve's hold on a received tree: its lock, a lease while it receives, and an earlier receive of its own whose client is gone ended (by PID, start time checked) before the next one starts.
 import { BackupError, ExitCode } from '../core/exit-codes';
-import { earlierReceiveLine, heartbeat, judgeLease, LEASE_HEARTBEAT_SECONDS, STALE_RECEIVE_SECONDS, watchedPids, type LeasedProcess, type ReceiveLease } from '../core/receive-lease';
+import { earlierReceiveLine, heartbeat, judgeLease, LEASE_HEARTBEAT_SECONDS, watchedPids, type LeasedProcess, type ReceiveLease } from '../core/receive-lease';
 import type { Lock } from '../io/lock';
 import type { LeaseFiles } from '../io/receive-lease';
 import type { Syslog } from '../io/syslog';
@@ -22,6 +22,8 @@ export interface TreeHoldDeps {
   proc: ProcView;
   syslog: Syslog;
   client: string;
+  /** An earlier receive that has read nothing for longer than this counts as left behind (serve --stale-receive-after). */
+  staleAfterSeconds: number;
   now(): number;
   sleep(ms: number): Promise<void>;
 }
@@ -71,7 +73,7 @@ async function lockWithin(deps: TreeHoldDeps, dataset: string, ms: number): Prom
  */
 async function endEarlierReceive(deps: TreeHoldDeps, dataset: string, lease: ReceiveLease, idleSeconds: number, who: string): Promise<Lock> {
   const what = describe(lease);
-  await deps.syslog('warning', `ending ${what}, asked ${who}: it has read nothing for ${idleSeconds} s (over ${STALE_RECEIVE_SECONDS} s), so its client is gone and its connection is dead`);
+  await deps.syslog('warning', `ending ${what}, asked ${who}: it has read nothing for ${idleSeconds} s (over ${deps.staleAfterSeconds} s), so its client is gone and its connection is dead`);
   const started = deps.now();
   const steps: Array<[NodeJS.Signals, Array<LeasedProcess | undefined>]> = [
     ['SIGTERM', lease.session ? [lease.session] : [lease.zfs]],
@@ -98,8 +100,8 @@ async function takeLock(deps: TreeHoldDeps, dataset: string, who: string): Promi
     const lease = deps.leases.read(dataset);
     // No lease, or its serve is gone: the lock is someone else's (the offsite host's expire, say).
     if (!lease || !deps.proc.isAlive(lease.serve)) throw error;
-    const verdict = judgeLease(lease, observe(deps, lease), deps.now());
-    if (verdict.kind === 'live') throw new BackupError(ExitCode.temporary, earlierReceiveLine(lease, verdict));
+    const verdict = judgeLease(lease, observe(deps, lease), deps.now(), deps.staleAfterSeconds);
+    if (verdict.kind === 'live') throw new BackupError(ExitCode.temporary, earlierReceiveLine(lease, verdict, deps.staleAfterSeconds));
     return endEarlierReceive(deps, dataset, lease, verdict.idleSeconds, who);
   }
 }

@@ -2,11 +2,13 @@
 import yargs from 'yargs';
 import { ExitCode } from '../core/exit-codes';
 import { datasetNameProblem } from '../core/names';
+import { parseStaleAfter, STALE_RECEIVE_SECONDS } from '../core/receive-lease';
 import { REMOTE_PATH } from '../core/remote-command';
 import type { ServePolicy } from '../core/serve-protocol';
 
 interface ServeFlags extends ServePolicy {
   logFile: string | undefined;
+  staleAfterSeconds: number;
 }
 
 class ServeUsageError extends Error {}
@@ -15,7 +17,7 @@ async function parseServeArgs(argv: string[], version: string): Promise<ServeFla
   let helpOrVersion = false;
   const parser = yargs(argv)
     .scriptName('cyber-zfs-backup serve')
-    .usage('$0 --root DATASET [--root DATASET ...] [--append-only]')
+    .usage('$0 --root DATASET [--root ...] [--append-only] [--stale-receive-after SECONDS]')
     .epilogue(
       [
         "The forced command of a sender's key in the offsite host's authorized_keys, e.g.",
@@ -26,6 +28,11 @@ async function parseServeArgs(argv: string[], version: string): Promise<ServeFla
     )
     .option('root', { type: 'string', array: true, demandOption: true, describe: 'a dataset this key may receive into and restore from (with everything below it)' })
     .option('append-only', { type: 'boolean', default: false, describe: 'the offsite copy only grows: no receive -F, rollback or destroy' })
+    .option('stale-receive-after', {
+      type: 'string',
+      defaultDescription: `${STALE_RECEIVE_SECONDS} s`,
+      describe: "seconds: an earlier receive into the tree that has read nothing for longer is ended when the next request comes (its sender is gone); keep it at least the senders' keepalive bound, ServerAliveInterval × (ServerAliveCountMax + 1)",
+    })
     .option('log-file', { type: 'string', describe: 'also append every log line to this file (they always go to syslog)' })
     .version(version)
     .help()
@@ -46,8 +53,11 @@ async function parseServeArgs(argv: string[], version: string): Promise<ServeFla
     const problem = datasetNameProblem(root);
     if (problem) throw new ServeUsageError(`--root ${JSON.stringify(root)} is not a valid ZFS dataset name: ${problem}`);
   }
+  // No yargs default: with one, a flag given without a value would silently mean the default.
+  const staleAfter = args.staleReceiveAfter === undefined ? { seconds: STALE_RECEIVE_SECONDS } : parseStaleAfter(String(args.staleReceiveAfter));
+  if ('problem' in staleAfter) throw new ServeUsageError(`--stale-receive-after: ${staleAfter.problem}`);
   const logFile = args.logFile === undefined ? undefined : String(args.logFile);
-  return { roots, appendOnly: Boolean(args.appendOnly), logFile };
+  return { roots, appendOnly: Boolean(args.appendOnly), logFile, staleAfterSeconds: staleAfter.seconds };
 }
 
 /** SSH_CLIENT is "ADDRESS PORT LOCALPORT"; unset when serve is run by hand. */
@@ -98,6 +108,7 @@ export async function serveMain(argv: string[], version: string): Promise<number
             proc: { ...proc, self },
             syslog: log,
             client,
+            staleAfterSeconds: flags.staleAfterSeconds,
             now: () => Date.now(),
             sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
           },

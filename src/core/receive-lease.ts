@@ -40,6 +40,19 @@ export const STALE_RECEIVE_SECONDS = DEFAULT_KEEPALIVE_INTERVAL_SECONDS * 4;
 /** How often the holder looks at its read counters and refreshes the lease. */
 export const LEASE_HEARTBEAT_SECONDS = 2;
 
+/** The range serve --stale-receive-after accepts: above a few heartbeats, at most a day. */
+export const STALE_RECEIVE_RANGE = { min: 10, max: 86_400 } as const;
+
+/** serve --stale-receive-after's value as whole seconds, or what is wrong with it. */
+export function parseStaleAfter(text: string): { seconds: number } | { problem: string } {
+  if (!/^\d+$/.test(text.trim())) return { problem: `${JSON.stringify(text)} is not a whole number of seconds` };
+  const seconds = Number(text.trim());
+  if (seconds < STALE_RECEIVE_RANGE.min || seconds > STALE_RECEIVE_RANGE.max) {
+    return { problem: `${seconds} s is outside ${STALE_RECEIVE_RANGE.min}..${STALE_RECEIVE_RANGE.max} s (serve reads a receive's counters every ${LEASE_HEARTBEAT_SECONDS} s)` };
+  }
+  return { seconds };
+}
+
 export function serializeLease(lease: ReceiveLease): string {
   return `${JSON.stringify(lease)}\n`;
 }

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { holdTree, type ProcView, type TreeHoldDeps } from '../../src/app/serve-lease';
 import { BackupError, ExitCode } from '../../src/core/exit-codes';
-import type { LeasedProcess, ReceiveLease } from '../../src/core/receive-lease';
+import { STALE_RECEIVE_SECONDS, type LeasedProcess, type ReceiveLease } from '../../src/core/receive-lease';
 
 const T0 = Date.UTC(2026, 9, 1);
 const SERVE_A: LeasedProcess = { pid: 100, start: '5000' };
@@ -23,7 +23,7 @@ interface World {
  * A tree held by serve A's receive (its lease written `idle` seconds ago, counters unchanged since),
  * asked for by serve B. `endsOn` says which signal to which process makes A let go of the lock.
  */
-function world(idle: number, endsOn: ((pid: number, signal: string) => boolean) | 'never', options: { counters?: Record<string, number | undefined>; session?: boolean; serveAlive?: boolean } = {}): World {
+function world(idle: number, endsOn: ((pid: number, signal: string) => boolean) | 'never', options: { counters?: Record<string, number | undefined>; session?: boolean; serveAlive?: boolean; staleAfterSeconds?: number } = {}): World {
   const clock = { now: T0 + idle * 1000 };
   const signals: string[] = [];
   const syslog: string[] = [];
@@ -73,6 +73,7 @@ function world(idle: number, endsOn: ((pid: number, signal: string) => boolean) 
     proc,
     syslog: async (priority, message) => void syslog.push(`${priority}: ${message}`),
     client: '192.0.2.1 port 60000',
+    staleAfterSeconds: options.staleAfterSeconds ?? STALE_RECEIVE_SECONDS,
     now: () => clock.now,
     sleep: async (ms) => void (clock.now += ms),
   };
@@ -90,6 +91,13 @@ test('an earlier receive that has read nothing for longer than the bound: its ss
   t.regex(w.syslog[1] ?? '', /^notice: ended the earlier receive .* in [\d.]+ s; this receive goes on$/);
   hold.end();
   t.false(w.leases.has('t/b'), 'the lease goes with the hold');
+});
+
+test('serve --stale-receive-after 120: a receive idle for 125 s is ended, and the log names that bound', async (t) => {
+  const w = world(125, (pid) => pid === SSHD_A.pid, { staleAfterSeconds: 120 });
+  await holdTree(w.deps, 't/b', { dataset: 't/b/h' }, 'for x');
+  t.deepEqual(w.signals, ['SIGTERM 90']);
+  t.regex(w.syslog[0] ?? '', /it has read nothing for 125 s \(over 120 s\), so its client is gone/);
 });
 
 test('without a known sshd, its zfs receive is ended first', async (t) => {
@@ -117,6 +125,7 @@ test('SIGKILL as the last step ends it', async (t) => {
 
 const leftAlone: Array<[string, () => World, RegExp]> = [
   ['idle, but not for longer than the bound', () => world(30, () => true), /^an earlier receive into t\/b\/h is still running here \(.*it has read nothing for 30 s, and serve ends it once that passes 40 s, in about 10 s\)/],
+  ['idle for 45 s under serve --stale-receive-after 120', () => world(45, () => true, { staleAfterSeconds: 120 }), /it has read nothing for 45 s, and serve ends it once that passes 120 s, in about 75 s\)/],
   ['read since its lease was written', () => world(600, () => true, { counters: { '101': 1000, '90': 5100 } }), /it has read nothing for 0 s/],
   ['no read counter readable', () => world(600, () => true, { counters: {} }), /its read counters cannot be read here/],
   ['its serve is gone (the lock is someone else\'s: the offsite expire)', () => world(600, () => true, { serveAlive: false }), /^another cyber-zfs-backup run \(PID 100\)/],

@@ -256,3 +256,18 @@ test('append-only heals a cut push only forward; where only a rollback would do,
   t.is(heal.code, 0, heal.stderr);
   t.deepEqual(treeSignature(root), treeSignature(h.local));
 });
+
+const badServeFlags: Array<[string[], RegExp]> = [
+  [['--stale-receive-after', '5'], /^cyber-zfs-backup serve: --stale-receive-after: 5 s is outside 10\.\.86400 s .*; fix the command= of this key in authorized_keys \(see cyber-zfs-backup serve --help\)$/],
+  [['--stale-receive-after', '2m'], /^cyber-zfs-backup serve: --stale-receive-after: "2m" is not a whole number of seconds; fix the command= of this key/],
+  [['--stale-receive-after'], /^cyber-zfs-backup serve: --stale-receive-after: "" is not a whole number of seconds; fix the command= of this key/],
+];
+for (const [flags, line] of badServeFlags) {
+  test(`serve ${flags.join(' ')} in a key's command=: exit 64 with one line, before any request is read`, (t) => {
+    const r = runCli(['serve', '--root', 'tank/backup/zippy', ...flags], { env: { SSH_ORIGINAL_COMMAND: 'zfs list' } });
+    t.is(r.code, 64, r.stderr);
+    t.deepEqual(r.stderr.trim().split('\n').length, 1, r.stderr);
+    t.regex(r.stderr.trim(), line);
+    t.is(r.stdout, '');
+  });
+}

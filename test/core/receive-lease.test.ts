@@ -1,6 +1,6 @@
 // Table tests of serve's receive lease: reading it back, the heartbeat, and when an earlier receive counts as left behind by a client that is gone.
 import test from 'ava';
-import { earlierReceiveLine, heartbeat, judgeLease, parseLease, serializeLease, STALE_RECEIVE_SECONDS, watchedPids, type ReceiveLease } from '../../src/core/receive-lease';
+import { earlierReceiveLine, heartbeat, judgeLease, parseLease, parseStaleAfter, serializeLease, STALE_RECEIVE_SECONDS, watchedPids, type ReceiveLease } from '../../src/core/receive-lease';
 
 const T0 = Date.UTC(2026, 9, 1, 0, 0, 0);
 const lease: ReceiveLease = {
@@ -65,4 +65,27 @@ test("serve's line says who holds the tree and when serve will count it as gone"
     `an earlier receive into tank/backup/zippy is still running here (for 192.0.2.1 port 50000 since 2026-10-01T00:00:00Z, serve PID 100; it has read nothing for 3 s, and serve ends it once that passes ${STALE_RECEIVE_SECONDS} s, in about ${STALE_RECEIVE_SECONDS - 3} s); run again after that`,
   );
   t.regex(earlierReceiveLine(lease, { kind: 'live', idleSeconds: 0, readable: false }), /its read counters cannot be read here, .* ends when that connection times out\); run again after that$/);
+});
+
+const staleAfter: Array<[string, ReturnType<typeof parseStaleAfter>]> = [
+  ['40', { seconds: 40 }],
+  ['10', { seconds: 10 }],
+  ['86400', { seconds: 86_400 }],
+  [' 180 ', { seconds: 180 }],
+  ['9', { problem: '9 s is outside 10..86400 s (serve reads a receive\'s counters every 2 s)' }],
+  ['86401', { problem: '86401 s is outside 10..86400 s (serve reads a receive\'s counters every 2 s)' }],
+  ['0', { problem: '0 s is outside 10..86400 s (serve reads a receive\'s counters every 2 s)' }],
+  ['1.5', { problem: '"1.5" is not a whole number of seconds' }],
+  ['-40', { problem: '"-40" is not a whole number of seconds' }],
+  ['2m', { problem: '"2m" is not a whole number of seconds' }],
+  ['', { problem: '"" is not a whole number of seconds' }],
+];
+for (const [text, parsed] of staleAfter) {
+  test(`parseStaleAfter(${JSON.stringify(text)})`, (t) => {
+    t.deepEqual(parseStaleAfter(text), parsed);
+  });
+}
+
+test("serve's line names the bound it was given", (t) => {
+  t.regex(earlierReceiveLine(lease, { kind: 'live', idleSeconds: 45, readable: true }, 120), /it has read nothing for 45 s, and serve ends it once that passes 120 s, in about 75 s\); run again after that$/);
 });
