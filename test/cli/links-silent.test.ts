@@ -17,6 +17,8 @@ import { serveRequestCommand } from '../../src/core/serve-protocol';
 const bed = useBed(test);
 const SHIPPED_CONFIG = readFileSync(new URL('../../etc/cyber-zfs-backup.ssh_config', import.meta.url), 'utf8');
 const PROMISE_MS = 90_000;
+/** serve --stale-receive-after of the key whose request must find the dead receive not yet gone. */
+const PATIENT_BOUND_SECONDS = 600;
 
 let pools: { sender: TestPool; receiver: TestPool } | undefined;
 test.before(() => {
@@ -169,24 +171,28 @@ test('a link silent mid-stream (the shipped ssh config, plain receiver): exit 69
 
 test('a link silent mid-stream (an ssh config that sets nothing, serve): exit 69; while its receive may still be fed, exit 75; once it has read nothing for the keepalive bound, serve ends it and the next run heals without waiting for the connection to time out', async (t) => {
   const s = await scenario('stream-unset', 'serve');
+  // Another key for the same tree whose serve counts a receive as gone only after 600 s of reading
+  // nothing: its request is answered exit 75 however slowly a loaded machine gets it there (with the
+  // default 40 s, a CI run once took 85 s from the silence to serve's answer, and serve then rightly
+  // ended the dead receive). The heal below goes through the first key, with the default bound.
+  const patient = bed.sshd.addServeKey('stream-unset-patient', ['--root', s.root, '--stale-receive-after', String(PATIENT_BOUND_SECONDS)]);
   // While the dead run still waits for its keepalives, another receive into the tree (as from a
   // second host) finds the dead run's not yet counted as gone: exit 75, saying when it will be.
   const { relay, silentAt } = await deadRun(t, s, 'stream', 'unset', async (wentSilentAt) => {
     // OpenSSH's client hands sshd a whole window of the stream before serve has even started: the
     // link may be silent before the dead run's serve holds the tree. A request before that would
     // simply receive first, so it waits for the dead run's zfs receive to run.
-    const receiving = await waitForProcess(bed.sshd.pid, withArgs('receive', s.receive), 60_000);
+    const receiving = await waitForProcess(bed.sshd.pid, withArgs('receive', s.receive), 120_000);
     if (receiving === undefined) throw new Error(`the dead run's zfs receive into ${s.receive} never started on the offsite host`);
-    // The request is sent by OpenSSH's client itself, not by a whole run: a run first lists, probes
-    // and plans, and on a loaded machine that has taken longer than serve's bound (the receive then
-    // counts as gone, rightly). Every word of the run's refusal line is built from this answer (a table test).
+    // The request is sent by OpenSSH's client itself, not by a whole run (which lists, probes and
+    // plans first). Every word of the run's refusal line is built from this answer (a table test).
     const asked = Date.now();
     const request = serveRequestCommand({ verb: 'receive', dataset: s.receive, tree: s.receive, mode: 'tree', mountpoint: receivedMountpoint(hostname()) });
-    const early = await execa('ssh', ['-F', s.direct, 'offsite', request], { input: '', reject: false, timeout: 60_000, env: { LC_ALL: 'C' } });
+    const early = await execa('ssh', ['-F', patient.config, 'offsite', request], { input: '', reject: false, timeout: 180_000, env: { LC_ALL: 'C' } });
     const took = `asked ${((asked - wentSilentAt) / 1000).toFixed(1)} s after the link went silent, answered in ${((Date.now() - asked) / 1000).toFixed(1)} s`;
     t.log(`another receive into the tree while the dead run waits: ${took}: exit ${early.exitCode}: ${early.stderr.trim()}`);
     t.is(early.exitCode, 75, `${took}: ${early.stderr}`);
-    t.regex(early.stderr, /serve: an earlier receive into \S+ is still running here \(for 127\.0\.0\.1 port \d+ since \S+Z, serve PID \d+; it has read nothing for \d+ s, and serve ends it once that passes 40 s, in about \d+ s\); run again after that$/m);
+    t.regex(early.stderr, new RegExp(`serve: an earlier receive into \\S+ is still running here \\(for 127\\.0\\.0\\.1 port \\d+ since \\S+Z, serve PID \\d+; it has read nothing for \\d+ s, and serve ends it once that passes ${PATIENT_BOUND_SECONDS} s, in about \\d+ s\\); run again after that$`, 'm'));
     t.is(pidsWithArgs(['receive', s.receive]).length, 1, 'serve left the receive that was not yet counted as gone');
   });
   const serveLog = s.serve?.log ?? '';
