@@ -1,4 +1,5 @@
 // Bundles the CLI into ESM files that run on Debian's Node 18 (no native add-ons): the entry, and lib/ chunks loaded on demand.
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'tsup';
 
 const ENTRY = 'cyber-zfs-backup';
@@ -21,6 +22,19 @@ export default defineConfig({
   esbuildOptions(options) {
     options.chunkNames = 'lib/[name]-[hash]';
   },
+  // yargs 17's ES module build wraps --help with cliui's stand-in for wrap-ansi, which cuts words in
+  // two ("snap" / "shot"; yargs/yargs#2112, fixed only in yargs 18, which needs Node 20). cliui takes
+  // its wrap as a parameter: it gets src/cli/help-wrap.ts instead. (cliui's CommonJS build, with
+  // wrap-ansi, costs every start ~8 ms: emoji tables a help text never needs.)
+  esbuildPlugins: [
+    {
+      name: 'help-word-wrap',
+      setup(build) {
+        const helpWrap = fileURLToPath(new URL('src/cli/help-wrap.ts', import.meta.url));
+        build.onResolve({ filter: /^\.\/build\/lib\/string-utils\.js$/ }, (args) => (/[\\/]cliui[\\/]index\.mjs$/.test(args.importer) ? { path: helpWrap } : undefined));
+      },
+    },
+  ],
   sourcemap: false,
   clean: true,
   define: { __VERSION__: JSON.stringify(process.env.npm_package_version ?? '0.0.0-dev') },
