@@ -15,6 +15,11 @@ import { STALE_RECEIVE_SECONDS } from '../../src/core/receive-lease';
 import { serveRequestCommand } from '../../src/core/serve-protocol';
 
 const bed = useBed(test);
+// One case at a time. zfs-fuse runs every zfs send and receive on one of a fixed set of daemon
+// threads (8 here), each held for the whole stream, and a receive left by a dead link holds its
+// thread until that connection ends. With all cases at once beside the fault suite, dead receives
+// and sends whose receives could not get a thread took all 8: every zfs command then waited (a CI
+// run stalled for 5 min). OpenZFS runs each in its caller's thread; this is the test ZFS's limit.
 const SHIPPED_CONFIG = readFileSync(new URL('../../etc/cyber-zfs-backup.ssh_config', import.meta.url), 'utf8');
 const PROMISE_MS = 90_000;
 /** serve --stale-receive-after of the key whose request must find the dead receive not yet gone. */
@@ -151,14 +156,14 @@ const cases: Array<[Phase, ConfigKind, 'plain' | 'serve']> = [
 ];
 
 for (const [phase, kind, receiver] of cases) {
-  test(`a link silent ${phase === 'connect' ? 'at connect' : phase === 'probe' ? 'during the probe' : 'during the check'} (${kind === 'shipped' ? 'the shipped ssh config' : 'an ssh config that sets nothing'}, ${receiver} receiver): exit 69 within 90 s with its line; once it is back, an exact mirror`, async (t) => {
+  test.serial(`a link silent ${phase === 'connect' ? 'at connect' : phase === 'probe' ? 'during the probe' : 'during the check'} (${kind === 'shipped' ? 'the shipped ssh config' : 'an ssh config that sets nothing'}, ${receiver} receiver): exit 69 within 90 s with its line; once it is back, an exact mirror`, async (t) => {
     const s = await scenario(`${phase}-${kind}`, receiver);
     const { relay } = await deadRun(t, s, phase, kind);
     await linkBack(t, s, relay);
   });
 }
 
-test('a link silent mid-stream (the shipped ssh config, plain receiver): exit 69; the receive it left is exit 75 "still running there"; once the connection is gone, the next run heals', async (t) => {
+test.serial('a link silent mid-stream (the shipped ssh config, plain receiver): exit 69; the receive it left is exit 75 "still running there"; once the connection is gone, the next run heals', async (t) => {
   const s = await scenario('stream-shipped', 'plain');
   const { relay } = await deadRun(t, s, 'stream', 'shipped');
   t.is(pidsWithArgs(['receive', s.receive]).length, 1, 'the dead run left its zfs receive running on the offsite host');
@@ -169,7 +174,7 @@ test('a link silent mid-stream (the shipped ssh config, plain receiver): exit 69
   await linkBack(t, s, relay);
 });
 
-test('a link silent mid-stream (an ssh config that sets nothing, serve): exit 69; while its receive may still be fed, exit 75; once it has read nothing for the keepalive bound, serve ends it and the next run heals without waiting for the connection to time out', async (t) => {
+test.serial('a link silent mid-stream (an ssh config that sets nothing, serve): exit 69; while its receive may still be fed, exit 75; once it has read nothing for the keepalive bound, serve ends it and the next run heals without waiting for the connection to time out', async (t) => {
   const s = await scenario('stream-unset', 'serve');
   // Another key for the same tree whose serve counts a receive as gone only after 600 s of reading
   // nothing: its request is answered exit 75 however slowly a loaded machine gets it there (with the
