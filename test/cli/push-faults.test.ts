@@ -146,7 +146,9 @@ async function pushAndKill(p: Awaited<ReturnType<typeof loadedPair>>, words: str
   }
 }
 
-test('killing the remote zfs receive mid-stream: exit 75 with one line; the next run makes an exact mirror', async (t) => {
+// These three run one at a time (before the chains, which run together): each holds a stream, and
+// with it two of zfs-fuse's 8 daemon threads for sends and receives (see links-silent.test.ts).
+test.serial('killing the remote zfs receive mid-stream: exit 75 with one line; the next run makes an exact mirror', async (t) => {
   const p = await loadedPair(64);
   const r = await pushAndKill(p, ['receive', p.receive]);
   t.is(r.code, 75, r.stderr);
@@ -157,7 +159,7 @@ test('killing the remote zfs receive mid-stream: exit 75 with one line; the next
   t.deepEqual(fingerprintReceived(p.receive, mkdtempSync(join(p.receiverPool.dir, 'mnt-'))), fingerprintMounted(p.mnt));
 });
 
-test('killing the local zfs send mid-stream: exit 75 naming both sides; the next run makes an exact mirror', async (t) => {
+test.serial('killing the local zfs send mid-stream: exit 75 naming both sides; the next run makes an exact mirror', async (t) => {
   const p = await loadedPair(64);
   // zfs-fuse's zfs rewrites its own argv (the @ of a snapshot becomes a NUL), so the dataset stands alone there.
   const r = await pushAndKill(p, ['send', '-R', p.local]);
@@ -169,7 +171,7 @@ test('killing the local zfs send mid-stream: exit 75 naming both sides; the next
   t.deepEqual(fingerprintReceived(p.receive, mkdtempSync(join(p.receiverPool.dir, 'mnt-'))), fingerprintMounted(p.mnt));
 });
 
-test('filling the receive pool: exit 73 saying to free space, sender unchanged; after freeing space the next push succeeds', async (t) => {
+test.serial('filling the receive pool: exit 73 saying to free space, sender unchanged; after freeing space the next push succeeds', async (t) => {
   const p = await loadedPair(96, '256M');
   // A reservation takes the pool's free space at once, with no data written.
   zfs('create', '-o', 'reservation=180M', `${p.receiverPool.name}/filler`);
