@@ -3,45 +3,44 @@ import { stripVTControlCharacters } from 'node:util';
 
 export const stripAnsi = stripVTControlCharacters;
 
-/** Splits a word longer than a whole line into pieces of `width` characters. */
-function pieces(word: string, width: number): string[] {
-  const chars = [...word];
-  const out: string[] = [];
-  for (let i = 0; i < chars.length; i += width) out.push(chars.slice(i, i + width).join(''));
-  return out;
-}
+/** Width in characters (code points), as cliui counts it. */
+const width = (s: string) => [...s].length;
 
 /**
- * `text` with every line no wider than `width` characters, broken between words; a line's leading
+ * `text` with every line no wider than `columns` characters, broken between words; a line's leading
  * indentation is kept, spaces at a break are dropped, and only a word wider than a line is cut.
  */
-export function wrap(text: string, width: number): string {
-  if (!(width > 0)) return text;
+export function wrap(text: string, columns: number): string {
+  if (!(columns > 0)) return text;
   const lines: string[] = [];
   for (const input of text.split('\n')) {
-    if ([...input].length <= width) {
+    if (width(input) <= columns) {
       lines.push(input);
       continue;
     }
     const indent = /^ */.exec(input)?.[0] ?? '';
-    let line = indent.length < width ? indent : '';
+    let line = indent.length < columns ? indent : '';
     let hasWord = false;
     for (const word of input.slice(indent.length).split(' ').filter((w) => w !== '')) {
       const joined = hasWord ? `${line} ${word}` : `${line}${word}`;
-      if ([...joined].length <= width) {
+      if (width(joined) <= columns) {
         line = joined;
         hasWord = true;
         continue;
       }
-      // A word wider than a line is cut: after the indentation if the line holds nothing else yet.
-      const room = hasWord ? width : width - [...line].length;
-      const lead = hasWord ? '' : line;
-      if (hasWord) lines.push(line);
-      const chars = [...word];
-      const cut = [chars.slice(0, room).join(''), ...pieces(chars.slice(room).join(''), width)].filter((p) => p !== '');
-      cut[0] = `${lead}${cut[0] ?? ''}`;
-      lines.push(...cut.slice(0, -1));
-      line = cut[cut.length - 1] ?? '';
+      if (hasWord) {
+        lines.push(line);
+        line = '';
+      }
+      // A word wider than what is left of the line fills it, then whole lines.
+      let rest = [...word];
+      while (width(line) + rest.length > columns) {
+        const room = columns - width(line);
+        lines.push(line + rest.slice(0, room).join(''));
+        line = '';
+        rest = rest.slice(room);
+      }
+      line += rest.join('');
       hasWord = true;
     }
     if (hasWord) lines.push(line);

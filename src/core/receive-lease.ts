@@ -41,7 +41,7 @@ export const STALE_RECEIVE_SECONDS = DEFAULT_KEEPALIVE_INTERVAL_SECONDS * 4;
 export const LEASE_HEARTBEAT_SECONDS = 2;
 
 /** The range serve --stale-receive-after accepts: above a few heartbeats, at most a day. */
-export const STALE_RECEIVE_RANGE = { min: 10, max: 86_400 } as const;
+const STALE_RECEIVE_RANGE = { min: 10, max: 86_400 } as const;
 
 /** serve --stale-receive-after's value as whole seconds, or what is wrong with it. */
 export function parseStaleAfter(text: string): { seconds: number } | { problem: string } {
