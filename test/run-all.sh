@@ -19,13 +19,15 @@ timeout -k 30 "$budget" npx ava --tap "$@" | tee "$tap"
 status=${PIPESTATUS[0]}
 pass=$(awk '/^# pass /{print $3}' "$tap"); fail=$(awk '/^# fail /{print $3}' "$tap"); skip=$(awk '/^# skip /{print $3}' "$tap")
 todo=$(awk '/^# todo /{print $3}' "$tap")
-if [ "$status" = 124 ] || [ "$status" = 137 ] || [ -z "$pass" ]; then
-  if [ "$status" = 124 ] || [ "$status" = 137 ]; then
-    echo "run-all.sh: the tests did not end within CZB_TEST_BUDGET=${budget} s and were stopped; what of them is still there:"
-  else
-    # ava 7's TAP reporter throws on its own inactivity timeout, so it ends without naming what was pending.
-    echo "run-all.sh: ava ended (exit $status) without its totals; what of the tests is still there:"
-  fi
+why=
+if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+  why="the tests did not end within CZB_TEST_BUDGET=${budget} s and were stopped"
+elif [ -z "$pass" ]; then
+  # ava 7's TAP reporter throws on its own inactivity timeout, so it ends without naming what was pending.
+  why="ava ended (exit $status) without its totals"
+fi
+if [ -n "$why" ]; then
+  echo "run-all.sh: $why; what of the tests is still there:"
   ps -eo pid,ppid,stat,wchan:24,etime,args --forest | grep -E 'zfs|zpool|ssh|node|ava' | grep -v grep | sed 's/^/  /' | head -n 60 | tee "$tap.ps"
   # ava printed no totals: count the results it did print.
   pass=$(grep -c '^ok ' "$tap"); fail=$(( $(grep -c '^not ok ' "$tap") + 1 )); skip=0; todo=0
