@@ -1,7 +1,8 @@
 // The stream's pipes: a FIFO opened as a plain pipe, both ends blocking, the end of the stream and EPIPE as with pipe(2).
 import test from 'ava';
-import { closeSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { streamPipeSize } from '../../src/core/pipe-size';
 import { makePipes } from '../../src/io/fifo';
 import { scratchDir } from '../bed/scratch';
 
@@ -53,4 +54,47 @@ test('once the read end is closed the writer gets EPIPE', async (t) => {
 test('a directory that does not exist: one line naming it, nothing made', async (t) => {
   const dir = join(scratchDir(t, 'czb-fifo-'), 'missing');
   await t.throwsAsync(makePipes(dir, ['p']), { message: new RegExp(`^cannot make the stream's pipes in ${dir}: mkfifo: .*No such file or directory$`) });
+});
+
+/** How many bytes the pipe behind a FIFO holds: written through a non-blocking writer of its own until the kernel says it is full. */
+function capacity(path: string): number {
+  const writer = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  const chunk = Buffer.alloc(64 * 1024);
+  let total = 0;
+  try {
+    for (;;) total += writeSync(writer, chunk);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+  } finally {
+    closeSync(writer);
+  }
+  return total;
+}
+
+test('each pipe holds 1 MiB (or the kernel ceiling, if lower), not the 64 KiB of a pipe nobody enlarged', async (t) => {
+  const dir = scratchDir(t, 'czb-fifo-');
+  const pipes = await makePipes(dir, ['send', 'ssh']);
+  const expected = streamPipeSize(readFileSync('/proc/sys/fs/pipe-max-size', 'utf8')) ?? 64 * 1024;
+  t.true(expected > 64 * 1024, 'this machine allows larger pipes');
+  for (const name of ['send', 'ssh'] as const) {
+    t.is(capacity(join(dir, `${name}.fifo`)), expected, name);
+    closeSync(pipes[name].read);
+    closeSync(pipes[name].write);
+  }
+});
+
+test('when the pipes cannot be enlarged (no perl), they are made all the same and carry the stream at 64 KiB', async (t) => {
+  const dir = scratchDir(t, 'czb-fifo-');
+  const { p } = await makePipes(dir, ['p'], join(dir, 'no-such-perl'));
+  t.is(capacity(join(dir, 'p.fifo')), 64 * 1024);
+  const buffer = Buffer.alloc(64 * 1024);
+  let drained = 0;
+  while (drained < 64 * 1024) drained += readSync(p.read, buffer, 0, buffer.length, null);
+  t.is(drained, 64 * 1024, 'the capacity probe read back');
+  t.is(writeSync(p.write, Buffer.from('still a pipe')), 12);
+  closeSync(p.write);
+  t.is(readSync(p.read, buffer, 0, buffer.length, null), 12);
+  t.is(buffer.subarray(0, 12).toString(), 'still a pipe');
+  t.is(readSync(p.read, buffer, 0, buffer.length, null), 0, 'end of stream');
+  closeSync(p.read);
 });
