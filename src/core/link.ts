@@ -8,12 +8,6 @@ import { BackupError, ExitCode } from './exit-codes';
  */
 export const DEFAULT_KEEPALIVE_INTERVAL_SECONDS = 10;
 
-/**
- * OpenSSH's ServerAliveInterval when the config sets none but BatchMode is yes: ssh -G then prints
- * 300, as it would for an explicit 300 (asking again with BatchMode=no tells them apart).
- */
-export const BATCH_MODE_KEEPALIVE_SECONDS = 300;
-
 /** What the tool promises: a link that goes silent ends the run within this many seconds (with the default keepalives). */
 export const SILENT_LINK_PROMISE_SECONDS = 90;
 

@@ -21,7 +21,6 @@ export interface SshOptions {
   /** Tokens still unexpanded, `none` dropped. */
   certificateFiles: string[];
   hostKeyAlias: string | undefined;
-  batchMode: boolean;
   identitiesOnly: boolean;
   /** As printed (`none` and `SSH_AUTH_SOCK` kept); undefined when not set. */
   identityAgent: string | undefined;
@@ -193,7 +192,6 @@ export function parseSshG(stdout: string): SshOptions {
     proxyJump: noneToUndefined(first(lines, 'proxyjump')),
     certificateFiles: pathLines(lines, 'certificatefile'),
     hostKeyAlias: noneToUndefined(first(lines, 'hostkeyalias')),
-    batchMode: parseYesNo('batchmode', first(lines, 'batchmode'), false),
     identitiesOnly: parseYesNo('identitiesonly', first(lines, 'identitiesonly'), false),
     identityAgent: first(lines, 'identityagent') || undefined,
     ciphers: (first(lines, 'ciphers') ?? '').split(',').map((c) => c.trim()).filter((c) => c.length > 0),

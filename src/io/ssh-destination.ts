@@ -2,7 +2,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { homedir, hostname as osHostname, userInfo } from 'node:os';
 import { BackupError, ExitCode } from '../core/exit-codes';
-import { BATCH_MODE_KEEPALIVE_SECONDS } from '../core/link';
 import { expandSshTokens, parseProxyJump, parseSshG, type SshOptions } from '../core/ssh-options';
 import type { CommandRunner } from './command';
 import { parseKnownHosts, type KnownHostEntry } from './known-hosts';
@@ -81,7 +80,11 @@ export async function resolveDestination(
       throw new BackupError(ExitCode.noInput, `cannot read the ssh config ${config}: ${(error as Error).message}; check --ssh-config`);
     }
   }
-  const result = await runner('ssh', sshGArgs(destination, config, extra));
+  // BatchMode=no: under BatchMode yes, OpenSSH fills an unset ServerAliveInterval with 300 (a
+  // 20-minute wait on a silent link), which ssh -G prints as it would an explicit 300. Without it,
+  // unset prints 0 and the tool's own keepalive applies; nothing else ssh -G prints changes, and
+  // neither connection reads BatchMode (the stream's ssh sets its own). One look instead of two.
+  const result = await runner('ssh', sshGArgs(destination, config, [...extra, '-o', 'BatchMode=no']));
   if (result.spawnError !== undefined) {
     throw new BackupError(ExitCode.unavailable, `cannot run ssh to resolve ${destination}: ${result.spawnError}; install openssh-client`);
   }
@@ -89,13 +92,7 @@ export async function resolveDestination(
     const line = result.stderr.split('\n').map((l) => l.trim()).filter(Boolean).join('; ') || `ssh -G exited ${result.exitCode}`;
     throw new BackupError(ExitCode.usage, `the ssh config${config ? ' ' + config : ''} is not usable for ${destination}: ${line}; fix the file (check it with "ssh -G${config ? ' -F ' + config : ''} ${destination}")`);
   }
-  let options = parseSshG(result.stdout);
-  if (options.batchMode && options.serverAliveIntervalSeconds === BATCH_MODE_KEEPALIVE_SECONDS) {
-    // Under BatchMode yes, OpenSSH fills an unset ServerAliveInterval with 300 (a 20-minute wait on a
-    // silent link): only a second look without BatchMode tells that default from a setting.
-    const again = await runner('ssh', sshGArgs(destination, config, [...extra, '-o', 'BatchMode=no']));
-    if (again.exitCode === 0) options = { ...options, serverAliveIntervalSeconds: parseSshG(again.stdout).serverAliveIntervalSeconds };
-  }
+  const options = parseSshG(result.stdout);
   if (options.certificateFiles.length > 0) {
     throw new BackupError(ExitCode.usage, `${destination} uses CertificateFile ${options.certificateFiles.join(', ')}, which cyber-zfs-backup cannot present (ssh2 has no user certificates); use a plain key for this host`);
   }

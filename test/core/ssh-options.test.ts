@@ -319,7 +319,6 @@ const BASE: SshOptions = {
   proxyJump: undefined,
   certificateFiles: [],
   hostKeyAlias: undefined,
-  batchMode: false,
   identitiesOnly: false,
   identityAgent: undefined,
   ciphers: [],
@@ -372,7 +371,6 @@ const parseRows: Array<{ name: string; input: string; expected: SshOptions }> = 
       proxyJump: 'jump@bastion:2022,other@h2:23',
       certificateFiles: ['~/.ssh/cert-%u.pub', '/etc/ssh/c2.pub'],
       hostKeyAlias: 'offsite-key',
-      batchMode: true,
       identitiesOnly: true,
       identityAgent: undefined,
       ciphers: DEFAULT_CIPHERS,
@@ -438,7 +436,7 @@ const parseRows: Array<{ name: string; input: string; expected: SshOptions }> = 
   {
     name: 'CRLF line ends, blank lines and mixed-case keywords are accepted',
     input: 'user u\r\n\r\nHostName h.example\r\nport 2200\r\nBatchMode yes\r\nServerAliveInterval 15\r\n',
-    expected: { ...BASE, port: 2200, batchMode: true, serverAliveIntervalSeconds: 15 },
+    expected: { ...BASE, port: 2200, serverAliveIntervalSeconds: 15 },
   },
   {
     name: 'first occurrence of a single-valued keyword wins',
@@ -468,7 +466,7 @@ const errorRows: Array<{ name: string; input: string; message: RegExp }> = [
   { name: 'port out of range', input: 'hostname h\nuser u\nport 70000\n', message: /outside 1-65535/ },
   { name: 'port zero', input: 'hostname h\nuser u\nport 0\n', message: /outside 1-65535/ },
   { name: 'bad stricthostkeychecking', input: minimal('stricthostkeychecking maybe'), message: /stricthostkeychecking maybe/ },
-  { name: 'bad batchmode', input: minimal('batchmode perhaps'), message: /batchmode perhaps.*yes or no/ },
+  { name: 'bad identitiesonly', input: minimal('identitiesonly perhaps'), message: /identitiesonly perhaps.*yes or no/ },
   { name: 'bad serveraliveinterval', input: minimal('serveraliveinterval -1'), message: /serveraliveinterval -1.*whole number/ },
   { name: 'bad connecttimeout', input: minimal('connecttimeout 5s'), message: /connecttimeout 5s/ },
 ];
