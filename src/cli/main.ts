@@ -47,15 +47,18 @@ async function main(): Promise<number> {
     return statusMain({ ...options, status: options.status }, journal);
   }
   // Loaded only for a real run, so that --help and usage errors start fast.
-  const [{ runBackup }, { runCommand }, { DEFAULT_LOCK_DIR }, { createLogger }, { openSession }, { makeLocalZfs }, { recorder }] = await Promise.all([
+  const [{ runBackup }, { runCommand }, { DEFAULT_LOCK_DIR }, { createLogger }, { makeLocalZfs }, { recorder }] = await Promise.all([
     import('../app/run'),
     import('../io/command'),
     import('../io/lock'),
     import('../io/logger'),
-    import('../io/ssh-session'),
     import('../io/zfs'),
     import('./recording'),
   ]);
+  // The SSH library (a third of what a run loads) is compiled while the run's first zfs commands
+  // and ssh -G run, not before them: a connection is asked for only after those.
+  const sessions = import('../io/ssh-session');
+  sessions.catch(() => undefined);
   // A restore is run by hand, under stress: it says what it does without -v.
   const log = createLogger({ level: options.debug ? 'debug' : options.verbose || options.dryRun || options.actions.includes('restore') ? 'info' : 'warn', journal, out: process.stderr });
   const zfsProgram = process.env.CYBER_ZFS_BACKUP_ZFS ?? 'zfs';
@@ -74,7 +77,7 @@ async function main(): Promise<number> {
         record: recorder({ zfs, log, now }, options),
         runner: runCommand,
         // The stream goes by OpenSSH's client unless CYBER_ZFS_BACKUP_STREAM=ssh2 (the connection node-ssh keeps for everything else).
-        connect: (destination) => openSession(destination, { streamCarrier: process.env.CYBER_ZFS_BACKUP_STREAM === 'ssh2' ? 'ssh2' : 'openssh' }),
+        connect: async (destination) => (await sessions).openSession(destination, { streamCarrier: process.env.CYBER_ZFS_BACKUP_STREAM === 'ssh2' ? 'ssh2' : 'openssh' }),
         zfsProgram,
         lockDir: process.env.CYBER_ZFS_BACKUP_LOCK_DIR ?? DEFAULT_LOCK_DIR,
         report,
