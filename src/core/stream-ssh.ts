@@ -48,17 +48,20 @@ function pathList(paths: readonly string[]): string {
   return paths.length === 0 ? 'none' : paths.map(pathWord).join(' ');
 }
 
+/** A control socket's path: one word, and no `%`, which OpenSSH would expand as a token. */
+function controlPathWord(path: string): string {
+  if (path.includes('%')) throw new Error(`the path ${JSON.stringify(path)} holds a %, which OpenSSH's ControlPath would expand`);
+  return pathWord(path);
+}
+
 /**
- * The argv (without the program) of `ssh` for the stream: the same config file, then every
- * setting the session uses given on the command line (where the first value wins over the file),
- * host keys only from the same known_hosts files and never changed (StrictHostKeyChecking yes,
- * UpdateHostKeys no), no prompt, no pty, no forwarding, no shared master connection, and the
- * client's own log in `logFile` at DEBUG1 (ssh closes every descriptor above 2 as it starts, so
- * a file), where it says whether the remote command sent an exit status, was killed by a signal,
- * or the connection ended without either; the remote command's stderr stays alone on ssh's
- * stderr. The remote command is one argument: ssh sends it as it is.
+ * Every setting the session uses, given on the command line after the same config file (the first
+ * value wins over the file): host keys only from the same known_hosts files and never changed
+ * (StrictHostKeyChecking yes, UpdateHostKeys no), no prompt, no pty, no forwarding, no jump, and the
+ * client's own log in `logFile` at DEBUG1 (ssh closes every descriptor above 2 as it starts, so a
+ * file). `controlPath` is the shared connection's socket, or none.
  */
-export function streamSshArgv(target: StreamSshTarget, remoteCommand: string, logFile: string): string[] {
+function connectionArgv(target: StreamSshTarget, logFile: string, controlMaster: 'yes' | 'no', controlPath: string | undefined): string[] {
   const o = (option: string, value: string | number) => ['-o', `${option}=${value}`];
   return [
     ...(target.config === undefined ? [] : ['-F', target.config]),
@@ -84,16 +87,38 @@ export function streamSshArgv(target: StreamSshTarget, remoteCommand: string, lo
     ...o('ServerAliveCountMax', target.keepalive.countMax),
     ...o('ConnectTimeout', target.connectTimeoutSeconds),
     ...(target.ciphers.length === 0 ? [] : o('Ciphers', streamCiphers(target.ciphers).join(','))),
-    ...o('ControlMaster', 'no'),
-    ...o('ControlPath', 'none'),
+    ...o('ControlMaster', controlMaster),
+    ...o('ControlPath', controlPath === undefined ? 'none' : controlPathWord(controlPath)),
+    ...(controlMaster === 'yes' ? o('ControlPersist', 'no') : []),
     ...o('ProxyJump', 'none'),
     ...o('PermitLocalCommand', 'no'),
     ...o('ClearAllForwardings', 'yes'),
     ...o('EscapeChar', 'none'),
-    '--',
-    target.destination,
-    remoteCommand,
   ];
+}
+
+/**
+ * The argv (without the program) of `ssh` for the stream: every setting the session uses (see
+ * connectionArgv), where ssh says whether the remote command sent an exit status, was killed by a
+ * signal, or the connection ended without either; the remote command's stderr stays alone on
+ * ssh's stderr. The remote command is one argument: ssh sends it as it is. With `controlPath` (the
+ * shared connection's socket, see masterSshArgv) the stream is a session on that connection, with
+ * no handshake or login of its own; if the socket does not answer, ssh connects by itself as
+ * without it, with the same settings.
+ */
+export function streamSshArgv(target: StreamSshTarget, remoteCommand: string, logFile: string, controlPath?: string): string[] {
+  return [...connectionArgv(target, logFile, 'no', controlPath), '--', target.destination, remoteCommand];
+}
+
+/**
+ * The argv of the stream's shared connection: the same settings, logged in and then waiting (-N:
+ * no remote command, so an offsite host's forced command does not run for it), answering on
+ * `controlPath` for the stream's sessions, in the foreground until it is stopped (ControlPersist
+ * no). Its log holds what the sessions' own logs do not: their exit statuses and signals, and a
+ * link gone silent.
+ */
+export function masterSshArgv(target: StreamSshTarget, controlPath: string, logFile: string): string[] {
+  return ['-N', ...connectionArgv(target, logFile, 'yes', controlPath), '--', target.destination];
 }
 
 /** How the stream's ssh ended, as its log and exit status tell it. */

@@ -1,7 +1,7 @@
 // Table tests of the stream's OpenSSH client: its argv from the resolved destination, and how its log and exit status tell a remote status from a lost, silent or refused connection.
 import test from 'ava';
 import { keepaliveFor } from '../../src/core/link';
-import { readStreamSshEnd, streamSshArgv, type StreamSshEnd, type StreamSshTarget } from '../../src/core/stream-ssh';
+import { masterSshArgv, readStreamSshEnd, streamSshArgv, type StreamSshEnd, type StreamSshTarget } from '../../src/core/stream-ssh';
 
 const base: StreamSshTarget = {
   destination: 'offsite',
@@ -104,6 +104,36 @@ for (const row of rows) {
 test('streamSshArgv refuses a path that an OpenSSH option cannot carry', (t) => {
   t.throws(() => streamSshArgv({ ...base, identityFiles: ['/root/my key'] }, COMMAND, '/tmp/l'), { message: /white space or a quote/ });
   t.throws(() => streamSshArgv({ ...base, userKnownHostsFiles: ['/tmp/a"b'] }, COMMAND, '/tmp/l'), { message: /white space or a quote/ });
+});
+
+test('streamSshArgv over the shared connection: ControlPath is its socket, ControlMaster no (ssh connects by itself if the socket does not answer), every other setting as without it', (t) => {
+  const plain = streamSshArgv(base, COMMAND, '/tmp/czb-stream-x/ssh.log');
+  const shared = streamSshArgv(base, COMMAND, '/tmp/czb-stream-x/ssh.log', '/tmp/czb-link-x/master');
+  const o = options(shared);
+  t.deepEqual(o.get('ControlPath'), ['/tmp/czb-link-x/master']);
+  t.deepEqual(o.get('ControlMaster'), ['no']);
+  t.false(o.has('ControlPersist'));
+  t.deepEqual(shared.map((a) => a.replace('ControlPath=/tmp/czb-link-x/master', 'ControlPath=none')), plain);
+});
+
+test('masterSshArgv: -N first (no remote command, so a forced command does not run for it), the same settings, ControlMaster yes on its socket in the foreground, the destination last', (t) => {
+  const argv = masterSshArgv(base, '/tmp/czb-link-x/master', '/tmp/czb-link-x/master.log');
+  t.deepEqual(argv.slice(0, 8), ['-N', '-F', '/etc/ssh/cyber-zfs-backup.ssh_config', '-T', '-x', '-a', '-E', '/tmp/czb-link-x/master.log']);
+  t.deepEqual(argv.slice(-2), ['--', 'offsite']);
+  const o = options(argv);
+  const stream = options(streamSshArgv(base, COMMAND, '/tmp/czb-link-x/master.log'));
+  for (const key of ['BatchMode', 'StrictHostKeyChecking', 'UpdateHostKeys', 'UserKnownHostsFile', 'GlobalKnownHostsFile', 'HostName', 'Port', 'User', 'IdentityFile', 'IdentitiesOnly', 'IdentityAgent', 'ServerAliveInterval', 'ServerAliveCountMax', 'ConnectTimeout', 'Ciphers', 'ProxyJump', 'LogLevel']) {
+    t.deepEqual(o.get(key), stream.get(key), key);
+  }
+  t.deepEqual(o.get('ControlMaster'), ['yes']);
+  t.deepEqual(o.get('ControlPath'), ['/tmp/czb-link-x/master']);
+  t.deepEqual(o.get('ControlPersist'), ['no']);
+  for (const [key, values] of o) if (key !== 'IdentityFile') t.is(values.length, 1, key);
+});
+
+test('a control socket path with a % (a token to OpenSSH) or white space is refused', (t) => {
+  t.throws(() => masterSshArgv(base, '/tmp/100%/master', '/tmp/l'), { message: /holds a %/ });
+  t.throws(() => streamSshArgv(base, COMMAND, '/tmp/l', '/tmp/my dir/master'), { message: /white space or a quote/ });
 });
 
 const AUTH = 'debug1: Remote protocol version 2.0, remote software version OpenSSH_9.2p1 Debian-2+deb12u3\ndebug1: Authenticated to 127.0.0.1 ([127.0.0.1]:2222) using "publickey".\n';
