@@ -53,7 +53,9 @@ async function scenario(name: string, receiver: 'plain' | 'serve') {
     runCliAsync(['--action', 'push', '--dataset', local, '--zfs-receive-dataset', receive, '--ssh-config', config, ...extra], { env });
   const first = await push(direct, ['--force-non-incremental']);
   if (first.code !== 0) throw new Error(`the first push of ${name} failed: ${first.stderr}`);
-  writeRandomFile(mnt, 'second.bin', 3 * 1048576);
+  // More than the sender can hold once the link is silent after 1 MiB (zfs send's and ssh's pipes,
+  // 1 MiB each, the relay's chunk, and ssh's 2 MiB window), so the stream is cut mid-way.
+  writeRandomFile(mnt, 'second.bin', 8 * 1048576);
   writeRandomFile(join(mnt, 'a'), 'second.bin', 200_000);
   zfs('snapshot', '-r', `${local}@2026-10-02T00:00:00Z`);
   /** An ssh_config for `offsite` through the relay: the shipped file's settings after ours (first value wins), or nothing else. */
