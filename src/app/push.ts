@@ -11,7 +11,7 @@ import type { DatasetTree } from '../core/tree';
 import { catchUpSendArgs, sendArgs, streamFlags } from '../core/zfs-argv';
 import type { CommandRunner } from '../io/command';
 import { resolveDestination, type ResolvedDestination } from '../io/ssh-destination';
-import type { SshSession } from '../io/ssh-session';
+import type { SessionOptions, SshSession } from '../io/ssh-session';
 import { holdTag, moveHold } from './base-hold';
 import type { Deps } from './deps';
 import type { PushOptions } from './options';
@@ -38,7 +38,7 @@ export interface PushOutcome {
 
 export interface PushDeps {
   runner: CommandRunner;
-  connect: (destination: ResolvedDestination) => Promise<SshSession>;
+  connect: (destination: ResolvedDestination, options?: Pick<SessionOptions, 'shareStreamConnection'>) => Promise<SshSession>;
   zfsProgram: string;
   /** Where a progress line goes (a TTY), if anywhere. */
   progress?: NodeJS.WriteStream;
@@ -64,7 +64,10 @@ function traced(log: Deps['log'], session: SshSession): SshSession {
     openStream: (command) => {
       log.debug({ remote: command }, 'streaming into the receiving host');
       return session.openStream(command).then((target) => {
-        if (target.carrier === 'openssh') log.debug({ argv: [target.program, ...streamSshArgv(target.target, target.command, 'LOGFILE')] }, 'the stream goes by OpenSSH\'s client');
+        if (target.carrier === 'openssh') {
+          const how = target.master ? ", as a session on the shared connection once it has logged in (ControlPath=SOCKET; by itself if it has not)" : '';
+          log.debug({ argv: [target.program, ...streamSshArgv(target.target, target.command, 'LOGFILE')] }, `the stream goes by OpenSSH's client${how}`);
+        }
         return target;
       });
     },
@@ -125,13 +128,13 @@ export interface Connected {
   tree: DatasetTree | undefined;
 }
 
-/** Resolves the destination with `ssh -G`, connects (host key checked) and probes the receive dataset. */
-export async function connectAndProbe(deps: Deps & PushDeps, target: Pick<PushOptions, 'sshDestination' | 'sshConfig' | 'receiveDataset' | 'useSudo'>): Promise<Connected> {
+/** Resolves the destination with `ssh -G`, connects (host key checked) and probes the receive dataset; `streams`: a push that will stream (see SessionOptions.shareStreamConnection). */
+export async function connectAndProbe(deps: Deps & PushDeps, target: Pick<PushOptions, 'sshDestination' | 'sshConfig' | 'receiveDataset' | 'useSudo'>, streams = false): Promise<Connected> {
   const destination = await resolveDestination(deps.runner, target.sshDestination, target.sshConfig, [], (m) => deps.log.warn(m));
   for (const hop of destination.jump ? [destination.jump, destination] : [destination]) {
     deps.log.debug(describeKeepalive(hop.destination, keepaliveFor(hop.options.serverAliveIntervalSeconds, hop.options.serverAliveCountMax)));
   }
-  const session = traced(deps.log, await deps.connect(destination));
+  const session = traced(deps.log, await deps.connect(destination, streams ? { shareStreamConnection: true } : {}));
   try {
     const probed = await probeReceiver(session, target.receiveDataset, target.useSudo, (m) => deps.log.info(`on ${target.sshDestination}: ${m}`));
     deps.log.debug(`${target.sshDestination} answers as ${probed.receiver.kind === 'serve' ? `serve${probed.receiver.appendOnly ? ' (append-only)' : ''}` : 'a plain shell login'}`);
@@ -152,7 +155,7 @@ export async function pushTree(deps: Deps & PushDeps, options: PushOptions, list
   // overlap: on a large tree each takes seconds. The encryption is read only if a stream is sent.
   const encrypted = isEncrypted(deps, caps, options.dataset);
   encrypted.catch(() => undefined);
-  const [listed, connected] = await Promise.allSettled([listing ?? zfs.tree(options.dataset), connectAndProbe(deps, options)]);
+  const [listed, connected] = await Promise.allSettled([listing ?? zfs.tree(options.dataset), connectAndProbe(deps, options, !options.dryRun)]);
   if (listed.status === 'rejected' || !listed.value) {
     if (connected.status === 'fulfilled') connected.value.session.close();
     if (listed.status === 'rejected') throw listed.reason;

@@ -77,7 +77,7 @@ async function main(): Promise<number> {
         record: recorder({ zfs, log, now }, options),
         runner: runCommand,
         // The stream goes by OpenSSH's client unless CYBER_ZFS_BACKUP_STREAM=ssh2 (the connection node-ssh keeps for everything else).
-        connect: async (destination) => (await sessions).openSession(destination, { streamCarrier: process.env.CYBER_ZFS_BACKUP_STREAM === 'ssh2' ? 'ssh2' : 'openssh' }),
+        connect: async (destination, use) => (await sessions).openSession(destination, { ...use, streamCarrier: process.env.CYBER_ZFS_BACKUP_STREAM === 'ssh2' ? 'ssh2' : 'openssh' }),
         zfsProgram,
         lockDir: process.env.CYBER_ZFS_BACKUP_LOCK_DIR ?? DEFAULT_LOCK_DIR,
         report,

@@ -10,6 +10,7 @@ import { DEFAULT_CONNECT_TIMEOUT_SECONDS, keepaliveFor, REMOTE_COMMAND_TIMEOUT_S
 import type { StreamSshTarget } from '../core/stream-ssh';
 import { knownKeyTypes, sshKeyTypeFromBlob, verifyHostKey, type HostKeyVerdict } from './known-hosts';
 import type { ResolvedDestination } from './ssh-destination';
+import { startMaster } from './stream-master';
 import type { StreamTarget } from './transfer-ssh';
 
 export interface ExecResult {
@@ -40,6 +41,12 @@ export interface SessionOptions {
    * destination behind a ProxyJump host always streams through ssh2 (the jump is followed here).
    */
   streamCarrier?: 'openssh' | 'ssh2';
+  /**
+   * A push that will stream: OpenSSH's client logs in beside this connection as the master of a
+   * private control socket, and the stream opens its session there, without a handshake and login
+   * of its own (about 0.15 s on loopback, more across a WAN). Only with the OpenSSH carrier.
+   */
+  shareStreamConnection?: boolean;
 }
 
 const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
@@ -276,6 +283,10 @@ export async function openSession(dest: ResolvedDestination, options: SessionOpt
   const onSilent = (s: LinkSilence) => {
     silence ??= s;
   };
+  const byOpenSsh = (options.streamCarrier ?? 'openssh') === 'openssh' && dest.jump === undefined;
+  const keepalive = keepaliveFor(dest.options.serverAliveIntervalSeconds, dest.options.serverAliveCountMax);
+  // Logs in while this connection is made and the receiver probed; stopped with the session.
+  const master = byOpenSsh && options.shareStreamConnection ? startMaster(streamTarget(dest, keepalive)) : undefined;
   let jump: Connection | undefined;
   let sock: (NodeJS.ReadableStream & { destroy(): void }) | undefined;
   if (dest.jump) {
@@ -293,6 +304,7 @@ export async function openSession(dest: ResolvedDestination, options: SessionOpt
     main = await connectOne(dest, onSilent, sock);
   } catch (error) {
     if (jump) closeConnection(jump);
+    master?.stop();
     throw error;
   }
   const { ssh } = main;
@@ -309,8 +321,6 @@ export async function openSession(dest: ResolvedDestination, options: SessionOpt
           resolve(channel);
         });
       });
-  const byOpenSsh = (options.streamCarrier ?? 'openssh') === 'openssh' && dest.jump === undefined;
-  const keepalive = keepaliveFor(dest.options.serverAliveIntervalSeconds, dest.options.serverAliveCountMax);
   return {
     exec: (command) => execOn(ssh, command, timeout, linkLabel(dest)),
     openChannel,
@@ -324,10 +334,12 @@ export async function openSession(dest: ResolvedDestination, options: SessionOpt
         command,
         link,
         onSilent: () => onSilent({ link, waited: { kind: 'keepalive', keepalive } }),
+        ...(master ? { master } : {}),
       };
     },
     silence: () => silence,
     close() {
+      master?.stop();
       closeConnection(main);
       if (jump) closeConnection(jump);
     },

@@ -8,6 +8,7 @@ import { BackupError, ExitCode } from '../core/exit-codes';
 import { killedBySignal } from '../core/remote-command';
 import { readStreamSshEnd, streamSshArgv, type StreamSshEnd, type StreamSshTarget } from '../core/stream-ssh';
 import { asStdio, makePipes } from './fifo';
+import type { StreamMaster } from './stream-master';
 import { collect, REPLY_LIMIT, sendIntoChannel, startSend, stopwatch, type TransferOptions, type TransferResult } from './transfer';
 
 /** The remote end of a push stream as the session hands it out: an ssh2 exec channel, or a child `ssh` to start. */
@@ -22,6 +23,8 @@ export interface OpenSshStream {
   link: string;
   /** Tells the session that this connection's keepalives went unanswered (the run then names the silent link). */
   onSilent: () => void;
+  /** The session's shared connection, when it has one: the stream opens its session there once it has logged in. */
+  master?: StreamMaster;
 }
 
 /** Where a push stream goes: an ssh2 exec channel already open, or OpenSSH's client to start. */
@@ -82,7 +85,11 @@ async function relay(target: OpenSshStream, options: TransferOptions, dir: strin
   const logFile = join(dir, 'ssh.log');
   const pipes = await makePipes(dir, ['send', 'ssh']);
   const elapsed = stopwatch();
-  const ssh = execa(target.program, streamSshArgv(target.target, target.command, logFile), {
+  // Over the shared connection, the remote command's exit status or signal and a silent link are in
+  // the master's log, from where it stood when this session began.
+  const socket = await target.master?.ready();
+  const masterFrom = socket === undefined ? undefined : target.master?.logOffset();
+  const ssh = execa(target.program, streamSshArgv(target.target, target.command, logFile, socket), {
     stdin: asStdio(pipes.ssh.read),
     stdout: 'pipe',
     stderr: 'pipe',
@@ -119,7 +126,8 @@ async function relay(target: OpenSshStream, options: TransferOptions, dir: strin
     // hold the run.
     const result = await ssh;
     await sshDone;
-    const end = readStreamSshEnd(result.exitCode ?? null, readLog(logFile));
+    const masterLog = masterFrom === undefined ? '' : `\n${target.master?.logSince(masterFrom) ?? ''}`;
+    const end = readStreamSshEnd(result.exitCode ?? null, readLog(logFile) + masterLog);
     if (end.kind === 'silent') target.onSilent();
     const stderr = remoteStderr();
     const failure = carrierFailure(end, target.link);

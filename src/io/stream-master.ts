@@ -1,0 +1,117 @@
+// The stream's shared connection: an OpenSSH master, logged in while the SSH library connects and probes, on which the stream's ssh opens its session without a handshake and login of its own.
+import { execa } from 'execa';
+import { existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { masterSshArgv, type StreamSshTarget } from '../core/stream-ssh';
+
+/** The shared connection as the stream uses it. */
+export interface StreamMaster {
+  /**
+   * The control socket once the master has logged in, or undefined if it failed, ended, or did not
+   * log in within its ConnectTimeout (the stream's ssh then connects by itself, as without it).
+   */
+  ready(): Promise<string | undefined>;
+  /** How far the master's log goes now: a stream reads what the master logs about it from here. */
+  logOffset(): number;
+  /** What the master logged from `offset` on (at most 1 MiB). */
+  logSince(offset: number): string;
+  /** Ends the master (SIGTERM, by its PID) and removes its directory; once. */
+  stop(): void;
+}
+
+/** How often `ready` looks for the control socket while the master is still logging in. */
+const POLL_MS = 5;
+
+/** At most this much of the master's log is read for one stream. */
+const LOG_LIMIT = 1024 * 1024;
+
+/**
+ * Starts `ssh -N` as the master of a private control socket (a directory of mode 0700 from
+ * mkdtemp), with the destination exactly as the stream would connect to it (same host key
+ * checking, keys, keepalives, ConnectTimeout). It runs under `setpriv --pdeathsig TERM`
+ * (util-linux, Essential in Debian): if this process dies without stopping it, even by SIGKILL,
+ * the kernel ends it, so no logged-in connection outlives the run. Nothing here throws: a master
+ * that cannot start is a master that is never ready.
+ */
+export function startMaster(target: StreamSshTarget, program = 'ssh'): StreamMaster {
+  const dir = mkdtempSync(join(tmpdir(), 'cyber-zfs-backup-link-'));
+  const socket = join(dir, 'master');
+  const log = join(dir, 'master.log');
+  let ended = false;
+  let stopped = false;
+  let child: ReturnType<typeof execa> | undefined;
+  try {
+    child = execa('setpriv', ['--pdeathsig', 'TERM', '--', program, ...masterSshArgv(target, socket, log)], {
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: 'ignore',
+      reject: false,
+      env: { LC_ALL: 'C' },
+    });
+    void child.then(() => {
+      ended = true;
+    });
+    // A master waiting for sessions must not keep the process alive once the run is over.
+    child.unref();
+  } catch {
+    ended = true;
+  }
+  const deadline = Date.now() + target.connectTimeoutSeconds * 1000;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    if (!ended && child?.pid !== undefined) {
+      try {
+        process.kill(child.pid, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  let loggedIn: Promise<string | undefined> | undefined;
+  const waitForLogin = () =>
+    (loggedIn ??= new Promise<string | undefined>((resolve) => {
+      const look = () => {
+        if (stopped || ended) return resolve(undefined);
+        if (existsSync(socket)) return resolve(socket);
+        // Not logged in within its ConnectTimeout: ended here, and the stream connects by itself.
+        if (Date.now() >= deadline) {
+          stop();
+          return resolve(undefined);
+        }
+        setTimeout(look, POLL_MS);
+      };
+      look();
+    }));
+  // Asked again for each stream: a master that has ended since is not offered.
+  const ready = () => waitForLogin().then((found) => (ended || stopped ? undefined : found));
+  return {
+    ready,
+    logOffset: () => {
+      try {
+        return statSync(log).size;
+      } catch {
+        return 0;
+      }
+    },
+    logSince: (offset) => readFrom(log, offset),
+    stop,
+  };
+}
+
+function readFrom(file: string, offset: number): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const buffer = Buffer.alloc(LOG_LIMIT);
+    let length = 0;
+    for (let n = readSync(fd, buffer, 0, LOG_LIMIT, offset); n > 0 && length < LOG_LIMIT; n = readSync(fd, buffer, length, LOG_LIMIT - length, offset + length)) length += n;
+    return buffer.subarray(0, length).toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
