@@ -16,7 +16,7 @@ export interface PipeEnds {
  * holds the FIFO for a moment lets the write end open at once, and then the read end). Once both
  * ends are handed on and closed here, the reader sees the end of the stream when the writer
  * closes, and the writer gets EPIPE when the reader is gone, as with pipe(2). Each pipe is
- * enlarged to hold 1 MiB where the kernel allows it (see `enlarge`).
+ * enlarged (STREAM_PIPE_BYTES, 256 KiB) where the kernel allows it (see `enlarge`).
  */
 export async function makePipes<Name extends string>(dir: string, names: readonly Name[], perl = 'perl'): Promise<Record<Name, PipeEnds>> {
   const paths = names.map((name) => join(dir, `${name}.fifo`));
@@ -57,8 +57,8 @@ const ENLARGE_TIMEOUT_MS = 5000;
 
 /**
  * Asks the kernel to let each pipe (given by a descriptor of it) hold `size` bytes. A pipe holds
- * 64 KiB unless asked, and the relay pays two system calls and a wake-up for every pipeful: 1 MiB
- * halves its CPU per byte. Node cannot call fcntl(2), so perl does it on descriptors it inherits
+ * 64 KiB unless asked, and the relay pays two system calls and a wake-up for every pipeful: larger
+ * pipes cut its CPU per byte and the ssh child's. Node cannot call fcntl(2), so perl does it on descriptors it inherits
  * (perl-base is Essential in Debian: always installed). The size stays with the pipe. Best effort:
  * a pipe the kernel refuses to enlarge (a lowered pipe-user-pages-soft, no perl) carries the same
  * bytes, only at more system calls, so a failure here changes nothing else.

@@ -54,7 +54,7 @@ async function scenario(name: string, receiver: 'plain' | 'serve') {
   const first = await push(direct, ['--force-non-incremental']);
   if (first.code !== 0) throw new Error(`the first push of ${name} failed: ${first.stderr}`);
   // More than the sender can hold once the link is silent after 1 MiB (zfs send's and ssh's pipes,
-  // 1 MiB each, the relay's chunk, and ssh's 2 MiB window), so the stream is cut mid-way.
+  // 256 KiB each, the relay's 1 MiB chunk, and ssh's 2 MiB window), so the stream is cut mid-way.
   writeRandomFile(mnt, 'second.bin', 8 * 1048576);
   writeRandomFile(join(mnt, 'a'), 'second.bin', 200_000);
   zfs('snapshot', '-r', `${local}@2026-10-02T00:00:00Z`);

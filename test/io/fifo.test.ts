@@ -71,7 +71,7 @@ function capacity(path: string): number {
   return total;
 }
 
-test('each pipe holds 1 MiB (or the kernel ceiling, if lower), not the 64 KiB of a pipe nobody enlarged', async (t) => {
+test('each pipe holds 256 KiB (or the kernel ceiling, if lower), not the 64 KiB of a pipe nobody enlarged', async (t) => {
   const dir = scratchDir(t, 'czb-fifo-');
   const pipes = await makePipes(dir, ['send', 'ssh']);
   const expected = streamPipeSize(readFileSync('/proc/sys/fs/pipe-max-size', 'utf8')) ?? 64 * 1024;
