@@ -20,6 +20,9 @@ export interface StreamMaster {
   stop(): void;
 }
 
+/** What a master that could not even be started (no temporary directory) is: never ready. */
+const NO_MASTER: StreamMaster = { ready: async () => undefined, logOffset: () => 0, logSince: () => '', stop: () => {} };
+
 /** How often `ready` looks for the control socket while the master is still logging in. */
 const POLL_MS = 5;
 
@@ -35,7 +38,12 @@ const LOG_LIMIT = 1024 * 1024;
  * that cannot start is a master that is never ready.
  */
 export function startMaster(target: StreamSshTarget, program = 'ssh'): StreamMaster {
-  const dir = mkdtempSync(join(tmpdir(), 'cyber-zfs-backup-link-'));
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'cyber-zfs-backup-link-'));
+  } catch {
+    return NO_MASTER;
+  }
   const socket = join(dir, 'master');
   const log = join(dir, 'master.log');
   let ended = false;

@@ -112,6 +112,17 @@ test('a master that cannot log in (its host key unknown) is never ready, at once
   t.is(result.carrierFailure?.exitCode, 69);
 });
 
+test('a master that cannot start (its program missing, or a key path OpenSSH cannot carry) is never ready, at once', async (t) => {
+  const dir = scratchDir(t, 'czb-master-');
+  for (const master of [startMaster(target(), join(dir, 'no-such-ssh')), startMaster({ ...target(), identityFiles: [join(dir, 'my key')] })]) {
+    const started = Date.now();
+    t.is(await master.ready(), undefined);
+    t.true(Date.now() - started < 10_000, 'at once, not after ConnectTimeout');
+    t.is(master.logSince(0), '');
+    master.stop();
+  }
+});
+
 test('a run killed by SIGKILL leaves no master behind: the kernel ends it with its parent', async (t) => {
   const script = join(scratchDir(t, 'czb-master-'), 'owner.mts');
   const srcDir = new URL('../../src/io/stream-master.ts', import.meta.url).pathname;
