@@ -212,21 +212,33 @@ async function connectOne(dest: ResolvedDestination, onSilent: (silence: LinkSil
   return { ssh, transport };
 }
 
+/** The one line for a connection that ended before or while a remote command (`what`) could start. */
+function lostBeforeStart(where: string, what: string, detail: string | undefined): BackupError {
+  return new BackupError(ExitCode.unavailable, `the connection to ${where} was lost before ${what} could start${detail ? ` (${detail})` : ''}; check the link to the offsite host, then run again`);
+}
+
 /** ssh2 throws instead of calling back when the connection has already ended (a silent link ended it). */
-function guardedExec(connection: ssh2.Client, command: string, reject: (error: BackupError) => void, callback: (error: Error | undefined, channel: ClientChannel) => void): void {
+function guardedExec(
+  connection: ssh2.Client,
+  command: string,
+  lost: (detail: string) => BackupError,
+  reject: (error: BackupError) => void,
+  callback: (error: Error | undefined, channel: ClientChannel) => void,
+): void {
   try {
     connection.exec(command, callback);
   } catch (error) {
-    reject(new BackupError(ExitCode.unavailable, `the SSH connection is closed: ${(error as Error).message}`));
+    reject(lost((error as Error).message));
   }
 }
 
 function execOn(ssh: NodeSSH, command: string, timeoutSeconds: number, where: string): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const connection = ssh.connection;
-    if (!connection) return reject(new BackupError(ExitCode.unavailable, 'the SSH connection is closed'));
-    guardedExec(connection, command, reject, (error, channel) => {
-      if (error) return reject(new BackupError(ExitCode.unavailable, `cannot start a remote command: ${error.message}`));
+    const lost = (detail?: string) => lostBeforeStart(where, 'a remote command', detail);
+    if (!connection) return reject(lost());
+    guardedExec(connection, command, lost, reject, (error, channel) => {
+      if (error) return reject(lost(error.message));
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let code: number | null = null;
@@ -312,9 +324,10 @@ export async function openSession(dest: ResolvedDestination, options: SessionOpt
   const openChannel = (command: string): Promise<ClientChannel> =>
       new Promise((resolve, reject) => {
         const connection = ssh.connection;
-        if (!connection) return reject(new BackupError(ExitCode.unavailable, 'the SSH connection is closed'));
-        guardedExec(connection, command, reject, (error, channel) => {
-          if (error) return reject(new BackupError(ExitCode.unavailable, `cannot start the remote receive: ${error.message}`));
+        const lost = (detail?: string) => lostBeforeStart(linkLabel(dest), 'the remote receive', detail);
+        if (!connection) return reject(lost());
+        guardedExec(connection, command, lost, reject, (error, channel) => {
+          if (error) return reject(lost(error.message));
           // A bulk stream wants full segments (Nagle on); short commands want no delay. Back after it.
           connection.setNoDelay(false);
           channel.once('close', () => connection.setNoDelay(true));
