@@ -1,9 +1,10 @@
 // The stream's shared connection: an OpenSSH master, logged in while the SSH library connects and probes, on which the stream's ssh opens its session without a handshake and login of its own.
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { masterSshArgv, type StreamSshTarget } from '../core/stream-ssh';
+import { logLength, readLogSince } from './log-file';
 
 /** The shared connection as the stream uses it. */
 export interface StreamMaster {
@@ -12,22 +13,17 @@ export interface StreamMaster {
    * log in within its ConnectTimeout (the stream's ssh then connects by itself, as without it).
    */
   ready(): Promise<string | undefined>;
-  /** How far the master's log goes now: a stream reads what the master logs about it from here. */
-  logOffset(): number;
-  /** What the master logged from `offset` on (at most 1 MiB). */
-  logSince(offset: number): string;
+  /** Marks where the master's log stands now; the function returned reads what it logged since (a stream's session end). */
+  mark(): () => string;
   /** Ends the master (SIGTERM, by its PID) and removes its directory; once. */
   stop(): void;
 }
 
 /** What a master that could not even be started (no temporary directory) is: never ready. */
-const NO_MASTER: StreamMaster = { ready: async () => undefined, logOffset: () => 0, logSince: () => '', stop: () => {} };
+const NO_MASTER: StreamMaster = { ready: async () => undefined, mark: () => () => '', stop: () => {} };
 
 /** How often `ready` looks for the control socket while the master is still logging in. */
 const POLL_MS = 5;
-
-/** At most this much of the master's log is read for one stream. */
-const LOG_LIMIT = 1024 * 1024;
 
 /**
  * Starts `ssh -N` as the master of a private control socket (a directory of mode 0700 from
@@ -97,29 +93,10 @@ export function startMaster(target: StreamSshTarget, program = 'ssh'): StreamMas
   const ready = () => waitForLogin().then((found) => (ended || stopped ? undefined : found));
   return {
     ready,
-    logOffset: () => {
-      try {
-        return statSync(log).size;
-      } catch {
-        return 0;
-      }
+    mark: () => {
+      const offset = logLength(log);
+      return () => readLogSince(log, offset);
     },
-    logSince: (offset) => readFrom(log, offset),
     stop,
   };
-}
-
-function readFrom(file: string, offset: number): string {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, 'r');
-    const buffer = Buffer.alloc(LOG_LIMIT);
-    let length = 0;
-    for (let n = readSync(fd, buffer, 0, LOG_LIMIT, offset); n > 0 && length < LOG_LIMIT; n = readSync(fd, buffer, length, LOG_LIMIT - length, offset + length)) length += n;
-    return buffer.subarray(0, length).toString('utf8');
-  } catch {
-    return '';
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }

@@ -1,6 +1,6 @@
 // The push stream carried by OpenSSH's own client: `zfs send` relayed by a worker thread of this process into a child `ssh` (argv only) through two pipes, its exit read from ssh's log.
 import { execa } from 'execa';
-import { closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientChannel } from 'ssh2';
@@ -8,6 +8,7 @@ import { BackupError, ExitCode } from '../core/exit-codes';
 import { killedBySignal } from '../core/remote-command';
 import { readStreamSshEnd, streamSshArgv, type StreamSshEnd, type StreamSshTarget } from '../core/stream-ssh';
 import { asStdio, makePipes } from './fifo';
+import { readLogSince } from './log-file';
 import type { StreamMaster } from './stream-master';
 import { collect, REPLY_LIMIT, sendIntoChannel, startSend, stopwatch, type TransferOptions, type TransferResult } from './transfer';
 
@@ -35,7 +36,7 @@ export function sendStream(target: StreamTarget, options: TransferOptions): Prom
   return target.carrier === 'ssh2' ? sendIntoChannel(target.channel, options) : sendThroughSsh(target, options);
 }
 
-/** At most this much of ssh's stderr (the remote command's) and of its log is kept. */
+/** At most this much of ssh's stderr (the remote command's) is kept. */
 const TEXT_LIMIT = 1024 * 1024;
 
 /** The ssh client's own failures before the remote command ran, as the one line the run ends with. */
@@ -73,14 +74,6 @@ export async function sendThroughSsh(target: OpenSshStream, options: TransferOpt
   }
 }
 
-function readLog(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').slice(-TEXT_LIMIT);
-  } catch {
-    return '';
-  }
-}
-
 async function relay(target: OpenSshStream, options: TransferOptions, dir: string): Promise<TransferResult> {
   const logFile = join(dir, 'ssh.log');
   const pipes = await makePipes(dir, ['send', 'ssh']);
@@ -88,7 +81,7 @@ async function relay(target: OpenSshStream, options: TransferOptions, dir: strin
   // Over the shared connection, the remote command's exit status or signal and a silent link are in
   // the master's log, from where it stood when this session began.
   const socket = await target.master?.ready();
-  const masterFrom = socket === undefined ? undefined : target.master?.logOffset();
+  const masterLogSince = socket === undefined ? undefined : target.master?.mark();
   const ssh = execa(target.program, streamSshArgv(target.target, target.command, logFile, socket), {
     stdin: asStdio(pipes.ssh.read),
     stdout: 'pipe',
@@ -126,8 +119,8 @@ async function relay(target: OpenSshStream, options: TransferOptions, dir: strin
     // hold the run.
     const result = await ssh;
     await sshDone;
-    const masterLog = masterFrom === undefined ? '' : `\n${target.master?.logSince(masterFrom) ?? ''}`;
-    const end = readStreamSshEnd(result.exitCode ?? null, readLog(logFile) + masterLog);
+    const masterLog = masterLogSince === undefined ? '' : `\n${masterLogSince()}`;
+    const end = readStreamSshEnd(result.exitCode ?? null, readLogSince(logFile) + masterLog);
     if (end.kind === 'silent') target.onSilent();
     const stderr = remoteStderr();
     const failure = carrierFailure(end, target.link);
