@@ -1,6 +1,6 @@
 // The push decision: full, incremental (with any repair of a cut push), up to date, or a refusal with evidence.
 import { joinDataset, parseSnapshotTime } from './names';
-import { rootOf, type DatasetInfo, type DatasetTree, type SnapshotInfo } from './tree';
+import { onlyRoot, rootOf, type DatasetInfo, type DatasetTree, type SnapshotInfo } from './tree';
 
 /** A step that brings the receiver back to a state a `send -R -I @base` stream applies to. */
 export type RepairStep =
@@ -270,4 +270,15 @@ export function planReplication(local: DatasetTree, remote: DatasetTree | undefi
       },
     },
   };
+}
+
+/**
+ * The tree's incremental stream as the plan will most likely have it, judged from the roots alone
+ * (the sender's root with its snapshots, the receiver's root): a push may start `zfs send` on it
+ * while the whole tree is still being listed, and use it only if the plan then asks for exactly
+ * that stream. Undefined unless the roots alone call for an incremental stream.
+ */
+export function likelyIncrement(localRoot: DatasetTree, remote: DatasetTree | undefined): { base: string; target: string } | undefined {
+  const plan = planReplication(onlyRoot(localRoot), remote ? onlyRoot(remote) : undefined, false);
+  return plan.kind === 'incremental' ? { base: plan.base, target: plan.target } : undefined;
 }

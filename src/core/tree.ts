@@ -82,6 +82,12 @@ export function rootOf(tree: DatasetTree): DatasetInfo | undefined {
   return tree.datasets.get('');
 }
 
+/** The tree's root dataset alone, as if it had no children. */
+export function onlyRoot(tree: DatasetTree): DatasetTree {
+  const root = rootOf(tree);
+  return { root: tree.root, datasets: new Map(root ? [['', root]] : []) };
+}
+
 /** Snapshot names held (userrefs > 0) on any dataset of the tree. */
 export function heldSnapshotNames(tree: DatasetTree): Set<string> {
   const held = new Set<string>();

@@ -1,8 +1,8 @@
 // The local zfs adapter: runs zfs by argv, reads the tree and capabilities, and raises clear errors.
 import { parseCapabilities, type ZfsCapabilities } from '../core/capabilities';
 import { BackupError, ExitCode } from '../core/exit-codes';
-import { parseTree, type DatasetTree } from '../core/tree';
-import { existsArgs, listTreeArgs } from '../core/zfs-argv';
+import { onlyRoot, parseTree, type DatasetTree } from '../core/tree';
+import { existsArgs, listRootArgs, listTreeArgs } from '../core/zfs-argv';
 import { classifyZfsError, firstErrorLine } from '../core/zfs-errors';
 import type { CommandResult, CommandRunner } from './command';
 import type { Logger } from './logger';
@@ -11,6 +11,8 @@ export interface LocalZfs {
   capabilities(): Promise<ZfsCapabilities>;
   /** The tree below `dataset`, or undefined when the dataset does not exist. */
   tree(dataset: string): Promise<DatasetTree | undefined>;
+  /** The root dataset alone with its snapshots (see listRootArgs), or undefined when it does not exist. */
+  rootTree(dataset: string): Promise<DatasetTree | undefined>;
   /** Whether `dataset` exists: one line, where tree() lists every snapshot of the tree. */
   exists(dataset: string): Promise<boolean>;
   /** Runs `zfs ARGS`; a failure raises a BackupError that names `what`. */
@@ -40,6 +42,17 @@ export function makeLocalZfs(runner: CommandRunner, log: Logger, zfsProgram = 'z
     return result;
   };
 
+  /** `zfs ARGS` read as a tree below `dataset`, or undefined when the dataset does not exist. */
+  const listed = async (dataset: string, args: readonly string[]): Promise<DatasetTree | undefined> => {
+    const result = await tryRun(args);
+    if (result.exitCode !== 0) {
+      if (/dataset does not exist/i.test(result.stderr)) return undefined;
+      const failure = classifyZfsError(result.stderr, 'local');
+      throw new BackupError(failure.exitCode, `listing ${dataset} failed: ${firstErrorLine(result.stderr)}; ${failure.hint}`);
+    }
+    return parseTree(dataset, result.stdout);
+  };
+
   return {
     run,
     tryRun,
@@ -62,14 +75,10 @@ export function makeLocalZfs(runner: CommandRunner, log: Logger, zfsProgram = 'z
       const failure = classifyZfsError(result.stderr, 'local');
       throw new BackupError(failure.exitCode, `checking ${dataset} failed: ${firstErrorLine(result.stderr)}; ${failure.hint}`);
     },
-    async tree(dataset) {
-      const result = await tryRun(listTreeArgs(dataset));
-      if (result.exitCode !== 0) {
-        if (/dataset does not exist/i.test(result.stderr)) return undefined;
-        const failure = classifyZfsError(result.stderr, 'local');
-        throw new BackupError(failure.exitCode, `listing ${dataset} failed: ${firstErrorLine(result.stderr)}; ${failure.hint}`);
-      }
-      return parseTree(dataset, result.stdout);
+    tree: (dataset) => listed(dataset, listTreeArgs(dataset)),
+    rootTree: async (dataset) => {
+      const tree = await listed(dataset, listRootArgs(dataset));
+      return tree && onlyRoot(tree);
     },
   };
 }

@@ -1,6 +1,6 @@
 // Table tests for the push planner: full, incremental, up to date, repairs of a cut push, and refusals.
 import test from 'ava';
-import { planReplication, pushTarget, type ReplicationPlan } from '../../src/core/replication-plan';
+import { likelyIncrement, planReplication, pushTarget, type ReplicationPlan } from '../../src/core/replication-plan';
 import { A, B, C, D, makeTree } from './tree-fixtures';
 
 
@@ -125,6 +125,37 @@ for (const c of cases) {
     else t.deepEqual(plan, c.expected);
   });
 }
+
+// A push may start zfs send on the stream the roots alone call for, and takes it only if the plan
+// asks for exactly that stream: the guess must agree with the plan wherever the plan is incremental.
+for (const c of cases) {
+  test(`the roots' likely stream: ${c.title}`, (t) => {
+    const local = makeTree('tank/h', c.local);
+    const remote = c.remote ? makeTree('off/h', c.remote) : undefined;
+    const plan = planReplication(local, remote, false);
+    const likely = likelyIncrement(local, remote);
+    if (plan.kind === 'incremental') t.deepEqual(likely, { base: plan.base, target: plan.target });
+    else if (plan.kind !== 'refused') t.is(likely, undefined, 'no stream, or a full one: nothing to start early');
+    else t.pass('a refused plan stops whatever was started');
+  });
+}
+
+test("the roots' likely stream can differ from the plan's (so the push compares them): a child holds the newer snapshot but not the root's base", (t) => {
+  const local = makeTree('tank/h', { '': [`${A}:1`, `${B}:2`, `${C}:3`], x: [`${A}:11`, `${B}:12`, `${C}:13`] });
+  const remote = makeTree('off/h', { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${C}:13`] });
+  t.deepEqual(likelyIncrement(local, remote), { base: B, target: C });
+  const plan = planReplication(local, remote, false);
+  t.is(plan.kind, 'incremental');
+  t.is(plan.kind === 'incremental' ? plan.base : undefined, A);
+});
+
+test("no likely stream without the receiver's root, or with nothing of ours on it", (t) => {
+  const local = makeTree('tank/h', { '': [`${A}:1`, `${B}:2`] });
+  t.is(likelyIncrement(local, undefined), undefined);
+  t.is(likelyIncrement(local, makeTree('off/h', { '': [] })), undefined);
+  t.is(likelyIncrement(local, makeTree('off/h', { '': [`${A}:91`] })), undefined);
+  t.is(likelyIncrement(local, makeTree('off/h', { '': [`${A}:1`, `${B}:2`] })), undefined, 'up to date');
+});
 
 test('pushTarget is undefined for an empty tree', (t) => {
   t.is(pushTarget({ root: 'x', datasets: new Map() }), undefined);

@@ -1,6 +1,6 @@
 // Tests of parsing `zfs get -H -p -o name,property,value -r guid,createtxg,userrefs` output into a tree, and of the tree after a recursive destroy.
 import test from 'ava';
-import { heldSnapshotNames, parseTree, TreeParseError, withoutSnapshots } from '../../src/core/tree';
+import { heldSnapshotNames, onlyRoot, parseTree, TreeParseError, withoutSnapshots } from '../../src/core/tree';
 
 const OUTPUT = [
   'tank/h\tguid\t111', 'tank/h\tcreatetxg\t7', 'tank/h\tuserrefs\t-',
@@ -21,6 +21,14 @@ test('datasets parents first, snapshots by createtxg, GUIDs kept exact as string
   t.is(root?.snapshots[1]?.guid, '13000000000000000001');
   t.deepEqual(tree.datasets.get('a/b')?.snapshots, []);
   t.deepEqual([...heldSnapshotNames(tree)], ['2026-11-02T00:00:00Z']);
+});
+
+test('onlyRoot keeps the root dataset with its snapshots and nothing below it; a tree without its root is empty', (t) => {
+  const root = onlyRoot(parseTree('tank/h', OUTPUT));
+  t.deepEqual([...root.datasets.keys()], ['']);
+  t.is(root.root, 'tank/h');
+  t.is(root.datasets.get('')?.snapshots.length, 2);
+  t.is(onlyRoot({ root: 'tank/h', datasets: new Map() }).datasets.size, 0);
 });
 
 test('a line that is not three tab-separated fields is an error, not silently skipped', (t) => {
