@@ -27,6 +27,8 @@ export interface SshSession {
   openChannel(command: string): Promise<ClientChannel>;
   /** The remote end of a push stream: an exec channel on this connection, or OpenSSH's client to start for it (see SessionOptions.streamCarrier). */
   openStream(command: string): Promise<StreamTarget>;
+  /** What openStream hands out: OpenSSH's client (which can take a zfs send started early) or an ssh2 channel. */
+  readonly streamCarrier: 'openssh' | 'ssh2';
   /** Set once the connection (or its jump host's) was ended because keepalives went unanswered. */
   silence(): LinkSilence | undefined;
   close(): void;
@@ -337,6 +339,7 @@ export async function openSession(dest: ResolvedDestination, options: SessionOpt
   return {
     exec: (command) => execOn(ssh, command, timeout, linkLabel(dest)),
     openChannel,
+    streamCarrier: byOpenSsh ? 'openssh' : 'ssh2',
     openStream: async (command) => {
       if (!byOpenSsh) return { carrier: 'ssh2', channel: await openChannel(command) };
       const link = linkLabel(dest);

@@ -7,10 +7,10 @@ import type { ClientChannel } from 'ssh2';
 import { BackupError, ExitCode } from '../core/exit-codes';
 import { killedBySignal } from '../core/remote-command';
 import { readStreamSshEnd, streamSshArgv, type StreamSshEnd, type StreamSshTarget } from '../core/stream-ssh';
-import { asStdio, makePipes } from './fifo';
+import { asStdio, makePipes, type PipeEnds } from './fifo';
 import { readLogSince } from './log-file';
 import type { StreamMaster } from './stream-master';
-import { collect, REPLY_LIMIT, sendIntoChannel, startSend, stopwatch, type TransferOptions, type TransferResult } from './transfer';
+import { collect, REPLY_LIMIT, sendIntoChannel, spawnSend, startSend, stopwatch, type SendProcess, type TransferOptions, type TransferResult } from './transfer';
 
 /** The remote end of a push stream as the session hands it out: an ssh2 exec channel, or a child `ssh` to start. */
 export interface OpenSshStream {
@@ -74,9 +74,28 @@ export async function sendThroughSsh(target: OpenSshStream, options: TransferOpt
   }
 }
 
+/**
+ * ssh's pipe, and zfs send writing into a pipe of its own: the one started early for this stream
+ * if there is one (it has waited on its full pipe since), else one started now.
+ */
+async function streamPipes(dir: string, options: TransferOptions): Promise<{ ssh: PipeEnds; send: SendProcess; from: number }> {
+  const early = options.early?.take();
+  if (!early) {
+    const pipes = await makePipes(dir, ['send', 'ssh']);
+    return { ssh: pipes.ssh, send: spawnSend(options.zfsProgram, options.sendArgs, pipes.send.write), from: pipes.send.read };
+  }
+  try {
+    return { ssh: (await makePipes(dir, ['ssh'])).ssh, send: early.send, from: early.read };
+  } catch (error) {
+    early.send.kill('SIGTERM');
+    closeSync(early.read);
+    throw error;
+  }
+}
+
 async function relay(target: OpenSshStream, options: TransferOptions, dir: string): Promise<TransferResult> {
   const logFile = join(dir, 'ssh.log');
-  const pipes = await makePipes(dir, ['send', 'ssh']);
+  const pipes = await streamPipes(dir, options);
   const elapsed = stopwatch();
   // Over the shared connection, the remote command's exit status or signal and a silent link are in
   // the master's log, from where it stood when this session began.
@@ -95,7 +114,7 @@ async function relay(target: OpenSshStream, options: TransferOptions, dir: strin
   const reply = collect(ssh.stdout, REPLY_LIMIT);
   const remoteStderr = collect(ssh.stderr, TEXT_LIMIT);
 
-  const running = startSend(options, elapsed, { send: pipes.send, to: pipes.ssh.write });
+  const running = startSend(options, elapsed, { send: pipes.send, from: pipes.from, to: pipes.ssh.write });
   const { send } = running;
   let lastByteAt: number | undefined;
   void running.handedOn.then(() => {

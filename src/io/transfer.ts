@@ -5,6 +5,7 @@ import type { ClientChannel } from 'ssh2';
 import { execa } from 'execa';
 import type { BackupError } from '../core/exit-codes';
 import { dueAfter } from '../core/rate';
+import type { EarlySend } from './early-send';
 import { asStdio, type PipeEnds } from './fifo';
 import { startRelay } from './stream-relay';
 
@@ -41,6 +42,8 @@ export interface TransferOptions {
   bytesPerSecond?: number;
   /** Called once zfs send has ended well and every byte has gone into the channel: from then on the push waits for the receiver. */
   onSent?: () => void;
+  /** This very zfs send, started before the plan asked for it (OpenSSH's client only): taken instead of starting another. */
+  early?: EarlySend;
 }
 
 /**
@@ -118,9 +121,10 @@ export function watchChannel(channel: ClientChannel, stderrLimit: number) {
 /** Where zfs send's output goes: a stream (the SSH library's channel), or OpenSSH's client through a relay between two pipes. */
 export type SendSink = NodeJS.WritableStream | RelayPipes;
 
-/** zfs send's pipe (it gets the write end, the relay reads the other) and the write end of ssh's stdin. */
+/** zfs send, already writing into a pipe, the read end of that pipe, and the write end of ssh's stdin. */
 export interface RelayPipes {
-  send: PipeEnds;
+  send: SendProcess;
+  from: number;
   to: number;
 }
 
@@ -137,22 +141,32 @@ interface Mover {
 }
 
 /**
- * Starts `zfs SENDARGS` and moves its output to `into` (through --bwlimit's stage when set),
- * counting every byte; `stop()`, when the far end is gone, stops the moving, throws away what zfs
- * send still writes and kills it if it still runs.
+ * Starts `zfs SENDARGS` writing into `stdout`: a pipe's write end (closed here once zfs send holds
+ * it, so the reader sees the end of the stream when zfs send closes it), or a pipe of Node's.
  */
-export function startSend(options: TransferOptions, elapsed: () => number, into: SendSink) {
-  const relayed = 'send' in into;
-  const send = execa(options.zfsProgram, options.sendArgs, {
+export function spawnSend(zfsProgram: string, sendArgs: readonly string[], stdout: number | 'pipe') {
+  const send = execa(zfsProgram, sendArgs, {
     stdin: 'ignore',
-    stdout: relayed ? asStdio(into.send.write) : 'pipe',
+    stdout: stdout === 'pipe' ? 'pipe' : asStdio(stdout),
     stderr: 'pipe',
     buffer: { stdout: false, stderr: true },
     reject: false,
     env: { LC_ALL: 'C' },
   });
-  // zfs send holds the write end now; the relay sees the end of the stream when zfs send closes it.
-  if (relayed) closeSync(into.send.write);
+  if (stdout !== 'pipe') closeSync(stdout);
+  return send;
+}
+
+export type SendProcess = ReturnType<typeof spawnSend>;
+
+/**
+ * Starts `zfs SENDARGS` (unless `into` is the relay's pipes, with zfs send already writing) and moves its output to `into` (through --bwlimit's stage when set),
+ * counting every byte; `stop()`, when the far end is gone, stops the moving, throws away what zfs
+ * send still writes and kills it if it still runs.
+ */
+export function startSend(options: TransferOptions, elapsed: () => number, into: SendSink) {
+  const relayed = 'from' in into;
+  const send = relayed ? into.send : spawnSend(options.zfsProgram, options.sendArgs, 'pipe');
   const mover = relayed ? relayMover(into, options, elapsed) : pipeMover(send.stdout as Readable, into, options, elapsed);
   let stoppedByUs = false;
   let exited = false;
@@ -229,7 +243,7 @@ function pipeMover(stdout: Readable, into: NodeJS.WritableStream, options: Trans
  */
 function relayMover(pipes: RelayPipes, options: TransferOptions, elapsed: () => number): Mover {
   const relay = startRelay({
-    from: pipes.send.read,
+    from: pipes.from,
     to: pipes.to,
     bytesPerSecond: options.bytesPerSecond ?? 0,
     slackSeconds: LIMIT_SLACK_SECONDS,

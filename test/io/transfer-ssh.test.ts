@@ -4,6 +4,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scratchDir } from '../bed/scratch';
 import { keepaliveFor } from '../../src/core/link';
+import { startEarlySend } from '../../src/io/early-send';
 import { sendThroughSsh, type OpenSshStream } from '../../src/io/transfer-ssh';
 
 const MIB = 1048576;
@@ -138,4 +139,65 @@ test('ssh gone while something still holds the pipe zfs send wrote into (a child
   t.is(r.receiveExitCode, 1);
   t.regex(r.receiveStderr, /destination has been modified/);
   t.true(existsSync(`/proc/${readFileSync(pidFile, 'utf8').trim()}`), 'the writer was still there when the run returned');
+});
+
+/** Stands in for zfs send: notes its PID and where its stdout goes in MARK, then writes BYTES zeros. */
+const NOTED_SEND = `#!/bin/sh
+echo "$$ $(readlink /proc/$$/fd/1)" >> "$1"
+exec head -c "$2" /dev/zero
+`;
+
+function notedSend(t: ExecutionContext): { program: string; mark: string } {
+  const dir = scratchDir(t, 'czb-early-');
+  const program = join(dir, 'send');
+  writeFileSync(program, NOTED_SEND);
+  chmodSync(program, 0o755);
+  return { program, mark: join(dir, 'mark') };
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The lines MARK holds once the stand-in has started (within 10 s). */
+async function marks(mark: string): Promise<string[]> {
+  for (const end = Date.now() + 10_000; Date.now() < end && !existsSync(mark); ) await pause(20);
+  return readFileSync(mark, 'utf8').trim().split('\n');
+}
+
+/** Whether a process has ended (a zombie not reaped yet counts as ended). */
+function ended(pid: string | undefined): boolean {
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+test('a zfs send started early waits on its pipe and is the one the stream takes: every byte arrives, no second send starts', async (t) => {
+  const { program, mark } = notedSend(t);
+  const early = await startEarlySend(program, [mark, String(4 * MIB)]);
+  if (!early) return t.fail('the early send did not start');
+  t.teardown(() => early.discard());
+  const [noted] = await marks(mark);
+  t.regex(noted ?? '', /^\d+ .*\/send\.fifo$/, 'it writes into its FIFO, read by nobody yet');
+  const r = await sendThroughSsh(stream(fakeSsh(t), 'ok'), { zfsProgram: program, sendArgs: [...early.sendArgs], early });
+  t.is(r.bytes, 4 * MIB);
+  t.is(r.receiveStderr.trim(), String(4 * MIB), 'the far end read every byte');
+  t.is(r.sendExitCode, 0);
+  t.is(r.receiveExitCode, 0);
+  t.deepEqual(await marks(mark), [noted], 'the early send, and no other');
+  t.is(early.take(), undefined, 'taken once');
+});
+
+test('an early zfs send no stream takes is stopped by its PID when discarded, its FIFO and directory removed', async (t) => {
+  const { program, mark } = notedSend(t);
+  const early = await startEarlySend(program, [mark, String(64 * MIB)]);
+  if (!early) return t.fail('the early send did not start');
+  const [pid, fifo] = ((await marks(mark))[0] ?? '').split(' ');
+  await pause(200);
+  t.false(ended(pid), 'running, held by its full pipe');
+  early.discard();
+  for (const end = Date.now() + 10_000; Date.now() < end && !ended(pid); ) await pause(20);
+  t.true(ended(pid), 'stopped');
+  t.false(existsSync(fifo ?? '/'), 'its FIFO removed');
+  t.is(early.take(), undefined, 'a discarded send cannot be taken');
 });
