@@ -3,6 +3,7 @@ import { BackupError, ExitCode } from '../core/exit-codes';
 import { earlierReceiveError, earlierReceiveRunning } from '../core/link';
 import { formatRate } from '../core/rate';
 import { classifyZfsError, firstErrorLine } from '../core/zfs-errors';
+import type { EarlySend } from '../io/early-send';
 import type { TransferResult } from '../io/transfer';
 import { sendStream, type StreamTarget } from '../io/transfer-ssh';
 import type { Deps } from './deps';
@@ -25,6 +26,8 @@ export interface StreamOptions {
   onSent?: () => void;
   /** Bytes sent so far, about once a second. */
   onBytes?: (bytes: number) => void;
+  /** This very zfs send, started before the plan asked for it: taken by OpenSSH's client instead of starting another. */
+  early?: EarlySend | undefined;
 }
 
 /** ` (limited to 8 MiB/s)` after a rate, when --bwlimit is set. */
@@ -50,6 +53,7 @@ export async function transfer(deps: TransferDeps, target: StreamTarget, sendArg
     ...(onProgress ? { onProgress } : {}),
     ...(stream.bytesPerSecond === undefined ? {} : { bytesPerSecond: stream.bytesPerSecond }),
     ...(stream.onSent ? { onSent: stream.onSent } : {}),
+    ...(stream.early ? { early: stream.early } : {}),
   });
   stream.onBytes?.(result.bytes);
   if (progress) progress.write('\n');

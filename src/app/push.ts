@@ -4,12 +4,13 @@ import { BackupError, ExitCode } from '../core/exit-codes';
 import { describeKeepalive, keepaliveFor, silentLinkError, type LinkPhase } from '../core/link';
 import { joinDataset } from '../core/names';
 import { appendOnlyRefusal, refusalError, type PushContext } from '../core/push-messages';
-import { planReplication, type CatchUpStep, type RepairStep } from '../core/replication-plan';
+import { likelyIncrement, planReplication, type CatchUpStep, type RepairStep } from '../core/replication-plan';
 import { sideOfTree, type SideFacts } from '../core/run-state';
 import { streamSshArgv } from '../core/stream-ssh';
 import type { DatasetTree } from '../core/tree';
 import { catchUpSendArgs, sendArgs, streamFlags } from '../core/zfs-argv';
 import type { CommandRunner } from '../io/command';
+import { startEarlySend, type EarlySend } from '../io/early-send';
 import { resolveDestination, type ResolvedDestination } from '../io/ssh-destination';
 import type { SessionOptions, SshSession } from '../io/ssh-session';
 import { holdTag, moveHold } from './base-hold';
@@ -71,6 +72,7 @@ function traced(log: Deps['log'], session: SshSession): SshSession {
         return target;
       });
     },
+    streamCarrier: session.streamCarrier,
     silence: () => session.silence(),
     close: () => session.close(),
   };
@@ -145,17 +147,64 @@ export async function connectAndProbe(deps: Deps & PushDeps, target: Pick<PushOp
   }
 }
 
+/**
+ * zfs send of the tree's stream as the roots alone call for it (see likelyIncrement), started as
+ * soon as the receiver's tree is known, while the local tree is still being listed: on a large tree
+ * zfs send's own reading of every snapshot, the slow part of a small push, then overlaps the
+ * listing. Its output waits in its pipe; the push takes it only if the plan asks for exactly that
+ * stream, else it is stopped. Only for OpenSSH's client (the ssh2 carrier starts its own).
+ */
+async function startLikelyStream(
+  deps: Deps & PushDeps,
+  caps: ZfsCapabilities,
+  dataset: string,
+  localRoot: Promise<DatasetTree | undefined>,
+  connecting: Promise<Connected>,
+  encrypted: Promise<boolean>,
+): Promise<EarlySend | undefined> {
+  const [root, connected] = await Promise.all([localRoot, connecting]);
+  if (!root || connected.session.streamCarrier !== 'openssh') return undefined;
+  const likely = likelyIncrement(root, connected.tree);
+  if (!likely) return undefined;
+  const args = sendArgs(dataset, likely.base, likely.target, streamFlags(caps, connected.receiver.caps, await encrypted));
+  deps.log.debug({ argv: [deps.zfsProgram, ...args] }, 'starting zfs send before the plan, as the roots call for it: taken if the plan asks for this stream');
+  return startEarlySend(deps.zfsProgram, args);
+}
+
+function sameArgs(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 /** Pushes the tree to one destination; `listing` is the run's listing of the local tree when it has one (else it is listed here). */
 export async function pushTree(deps: Deps & PushDeps, options: PushOptions, listing?: Promise<DatasetTree | undefined>): Promise<PushOutcome> {
-  const { zfs, log } = deps;
-  const ctx: PushContext = { dataset: options.dataset, receiveDataset: options.receiveDataset, destination: options.sshDestination, sshConfig: options.sshConfig };
-  const where = `${options.sshDestination}:${options.receiveDataset}`;
-  const caps = await zfs.capabilities();
+  const caps = await deps.zfs.capabilities();
   // The local listing, the encryption of the tree (OpenZFS) and the connection with its probe
   // overlap: on a large tree each takes seconds. The encryption is read only if a stream is sent.
   const encrypted = isEncrypted(deps, caps, options.dataset);
   encrypted.catch(() => undefined);
-  const [listed, connected] = await Promise.allSettled([listing ?? zfs.tree(options.dataset), connectAndProbe(deps, options, !options.dryRun)]);
+  const connecting = connectAndProbe(deps, options, !options.dryRun);
+  const early = options.dryRun ? Promise.resolve(undefined) : startLikelyStream(deps, caps, options.dataset, deps.zfs.rootTree(options.dataset), connecting, encrypted).catch(() => undefined);
+  try {
+    return await pushPlanned(deps, options, caps, listing ?? deps.zfs.tree(options.dataset), connecting, encrypted, early);
+  } finally {
+    // Stopped unless the stream took it (then only its directory goes).
+    void early.then((e) => e?.discard());
+  }
+}
+
+async function pushPlanned(
+  deps: Deps & PushDeps,
+  options: PushOptions,
+  caps: ZfsCapabilities,
+  listing: Promise<DatasetTree | undefined>,
+  connecting: Promise<Connected>,
+  encrypted: Promise<boolean>,
+  early: Promise<EarlySend | undefined>,
+): Promise<PushOutcome> {
+  const { log } = deps;
+  const ctx: PushContext = { dataset: options.dataset, receiveDataset: options.receiveDataset, destination: options.sshDestination, sshConfig: options.sshConfig };
+  const where = `${options.sshDestination}:${options.receiveDataset}`;
+  const [listed, connected] = await Promise.allSettled([listing, connecting]);
   if (listed.status === 'rejected' || !listed.value) {
     if (connected.status === 'fulfilled') connected.value.session.close();
     if (listed.status === 'rejected') throw listed.reason;
@@ -186,6 +235,12 @@ export async function pushTree(deps: Deps & PushDeps, options: PushOptions, list
     const target = plan.kind === 'up-to-date' ? plan.base : plan.target;
     const args = plan.kind === 'up-to-date' ? undefined : sendArgs(options.dataset, base, target, flags);
     const what = `${options.dataset}@${target}${base ? ` (incremental from @${base})` : ' (full)'}`;
+    const started = await early;
+    const taken = started && args && sameArgs(started.sendArgs, args) ? started : undefined;
+    if (started && !taken) {
+      log.debug('the plan asks for another stream than the roots did: the zfs send started before it is stopped');
+      started.discard();
+    }
 
     const outcome: PushOutcome = { kind: plan.kind === 'full' ? 'full' : args ? 'incremental' : 'up-to-date', target, base, bytes: 0, seconds: 0, receiver: receiver.kind };
     if (options.dryRun) {
@@ -200,7 +255,7 @@ export async function pushTree(deps: Deps & PushDeps, options: PushOptions, list
     }
     link.phase = 'repair';
     if (repairs.length > 0) await receiver.repair(repairs.map((s) => repairItem(s, options.receiveDataset)));
-    const sent = await sendAll(deps, receiver, options, { catchUps, args, flags, what, where, mountpoint }, link);
+    const sent = await sendAll(deps, receiver, options, { catchUps, args, flags, what, where, mountpoint, early: taken }, link);
     outcome.bytes = sent.bytes;
     outcome.seconds = sent.seconds;
     const reply = sent.reply;
@@ -231,7 +286,7 @@ async function sendAll(
   deps: TransferDeps,
   receiver: Receiver,
   options: PushOptions,
-  stream: { catchUps: CatchUpStep[]; args: string[] | undefined; flags: string[]; what: string; where: string; mountpoint: string },
+  stream: { catchUps: CatchUpStep[]; args: string[] | undefined; flags: string[]; what: string; where: string; mountpoint: string; early: EarlySend | undefined },
   link: LinkProgress,
 ): Promise<{ reply: string | undefined; bytes: number; seconds: number }> {
   let reply: string | undefined;
@@ -260,7 +315,7 @@ async function sendAll(
     if (stream.args) {
       link.phase = 'stream';
       const channel = await receiver.openReceive(options.receiveDataset, 'tree', stream.mountpoint);
-      count(await transfer(deps, channel, stream.args, stream.what, stream.where, streamOptions()));
+      count(await transfer(deps, channel, stream.args, stream.what, stream.where, { ...streamOptions(), early: stream.early }));
     }
   } catch (error) {
     if (error instanceof BackupError && error.exitCode !== ExitCode.unavailable) await receiver.secure(stream.mountpoint).catch(() => undefined);

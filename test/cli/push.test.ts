@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { poolState, snapshotsByDataset, treeSignature, userrefs, zfs, zfsTry, type TestPool } from '../bed/pools';
 import { keygen } from '../bed/sshd';
+import { pidsWithArgs } from '../bed/content';
 import { runCli } from '../bed/cli';
 import { hostname } from 'node:os';
 
@@ -68,6 +69,8 @@ test('incremental pushes carry new snapshots and new child datasets; the receive
   const r = p.push('--debug');
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, /incremental from @2026-11-01T00:00:00Z/);
+  t.regex(r.stderr, /starting zfs send before the plan, as the roots call for it.*"-I","@2026-11-01T00:00:00Z","[^"]+@2026-11-03T00:00:00Z"/, 'zfs send started while the tree was listed');
+  t.notRegex(r.stderr, /asks for another stream/, 'and the plan took it');
   t.regex(r.stderr, /checked offsite:\S+: every snapshot up to @2026-11-03T00:00:00Z is there with the sender's GUID/);
   t.deepEqual(treeSignature(p.receive), treeSignature(p.local).filter((l) => !l.includes('@manual')));
   t.deepEqual(snapshotsByDataset(p.receive).get('a/new-child'), ['2026-11-03T00:00:00Z']);
@@ -193,6 +196,24 @@ test('a tree left uneven by a cut push is brought forward: the datasets behind c
   t.regex(whole.stderr, /bringing \S+\/a over whole up to @2026-11-02T00:00:00Z/);
   t.regex(whole.stderr, /pushed \S+@2026-11-03T00:00:00Z \(incremental from @2026-11-02T00:00:00Z\)/);
   t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
+});
+
+test('a plan that asks for another stream than the roots did: the zfs send started early is stopped, and the plan\'s stream goes', (t) => {
+  const p = pair();
+  t.is(p.push('--force-non-incremental').code, 0);
+  const [A, B, C] = ['2026-11-01T00:00:00Z', '2026-11-02T00:00:00Z', '2026-11-03T00:00:00Z'];
+  zfs('snapshot', '-r', `${p.local}@${B}`);
+  zfs('snapshot', '-r', `${p.local}@${C}`);
+  // The receiver's root holds @B; its child a skipped @B and holds @C: the roots call for @B..@C, the tree for @A..@C.
+  execFileSync('sh', ['-c', 'zfs send -i "@$1" "$2" | zfs receive -F -u "$3"', 'sh', A, `${p.local}@${B}`, p.receive]);
+  execFileSync('sh', ['-c', 'zfs send -i "@$1" "$2" | zfs receive -F -u "$3"', 'sh', A, `${p.local}/a@${C}`, `${p.receive}/a`]);
+  const r = p.push('--debug');
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /starting zfs send before the plan, as the roots call for it.*"@2026-11-02T00:00:00Z"/);
+  t.regex(r.stderr, /the plan asks for another stream than the roots did: the zfs send started before it is stopped/);
+  t.regex(r.stderr, /pushed \S+@2026-11-03T00:00:00Z \(incremental from @2026-11-01T00:00:00Z\)/);
+  t.deepEqual(treeSignature(p.receive), treeSignature(p.local));
+  t.deepEqual(pidsWithArgs(['send', `@${B}`, `${p.local}@${C}`]), [], 'the early zfs send is gone');
 });
 
 test('--action push alone sends the newest existing snapshot, without taking one', (t) => {
