@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { masterSshArgv, type StreamSshTarget } from '../core/stream-ssh';
+import { withParentDeathSignal } from '../core/syscalls';
 import { logLength, readLogSince } from './log-file';
 
 /** The shared connection as the stream uses it. */
@@ -28,9 +29,10 @@ const POLL_MS = 5;
 /**
  * Starts `ssh -N` as the master of a private control socket (a directory of mode 0700 from
  * mkdtemp), with the destination exactly as the stream would connect to it (same host key
- * checking, keys, keepalives, ConnectTimeout). It runs under `setpriv --pdeathsig TERM`
- * (util-linux, Essential in Debian): if this process dies without stopping it, even by SIGKILL,
- * the kernel ends it, so no logged-in connection outlives the run. Nothing here throws: a master
+ * checking, keys, keepalives, ConnectTimeout). It runs with a parent-death SIGTERM (set by perl,
+ * then exec: see withParentDeathSignal): if this process dies without stopping it, even by
+ * SIGKILL, the kernel ends it, so no logged-in connection outlives the run. Where that signal
+ * cannot be had (an unknown architecture) no master is started. Nothing here throws: a master
  * that cannot start is a master that is never ready.
  */
 export function startMaster(target: StreamSshTarget, program = 'ssh'): StreamMaster {
@@ -46,7 +48,10 @@ export function startMaster(target: StreamSshTarget, program = 'ssh'): StreamMas
   let stopped = false;
   let child: ReturnType<typeof execa> | undefined;
   try {
-    child = execa('setpriv', ['--pdeathsig', 'TERM', '--', program, ...masterSshArgv(target, socket, log)], {
+    const argv = withParentDeathSignal([program, ...masterSshArgv(target, socket, log)], process.arch, process.pid);
+    if (!argv) throw new Error(`no parent-death signal on ${process.arch}`);
+    const [perl = 'perl', ...args] = argv;
+    child = execa(perl, args, {
       stdin: 'ignore',
       stdout: 'ignore',
       stderr: 'ignore',
