@@ -232,7 +232,7 @@ async function main(): Promise<number> {
         benchDir: BENCH_DIR,
         scratch,
         pools,
-        groups: { kind: groups.kind, ssh: groups.group('ssh'), send: groups.group('send'), sshd: groups.group('sshd'), recv: groups.group('recv') },
+        groups: { kind: groups.kind, ssh: groups.group('ssh'), send: groups.group('send'), sshd: groups.group('sshd'), recv: groups.group('recv'), relay: groups.group('relay') },
         say,
       });
       const t = result.throughput;

@@ -37,6 +37,8 @@ export interface BenchGroups {
   sshd: CpuGroup;
   /** The remote `zfs receive` (the remote env wrapper moves itself there). */
   recv: CpuGroup;
+  /** The CLI's perl children (the splice relay, the pipes' enlarging): counted with our node process. */
+  relay: CpuGroup;
 }
 
 export interface RunSample {
@@ -48,7 +50,7 @@ export interface RunSample {
   mibPerSecond: number;
   /** The stream alone: as the CLI logs it, or as the stream child measures it. */
   streamSeconds?: number;
-  /** Our node process alone (not its children): the CLI, or the stream child. */
+  /** Our node process (not its zfs, ssh children), with the CLI's perl relay: the CLI, or the stream child. */
   nodeCpuSeconds?: number;
   /** The cli with its children (zfs send, ssh -G, zfs listings), from /usr/bin/time. */
   cliTreeCpuSeconds?: number;
@@ -235,7 +237,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
         const rusageFile = join(dir, `rusage-${method}-${run}.json`);
         const cpu0 = machineCpu();
         const fuse0 = fusePid ? procCpu(fusePid) : undefined;
-        const g0 = { ssh: o.groups.ssh.seconds(), send: o.groups.send.seconds(), sshd: o.groups.sshd.seconds(), recv: o.groups.recv.seconds() };
+        const g0 = { ssh: o.groups.ssh.seconds(), send: o.groups.send.seconds(), sshd: o.groups.sshd.seconds(), recv: o.groups.recv.seconds(), relay: o.groups.relay.seconds() };
         const env = { ...process.env, CZB_BENCH_SEND_CGROUP: o.groups.send.dir };
         let r;
         let report: StreamReport | undefined;
@@ -263,6 +265,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
               CZB_BENCH_RUSAGE: rusageFile,
               CYBER_ZFS_BACKUP_ZFS: localZfs,
               CZB_BENCH_SSH_CGROUP: o.groups.ssh.dir,
+              CZB_BENCH_RELAY_CGROUP: o.groups.relay.dir,
               ...extra,
             },
           );
@@ -307,7 +310,8 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
           if (ssh > 0) sample.sshCpuSeconds = ssh;
           try {
             const u = JSON.parse(readFileSync(rusageFile, 'utf8')) as { userSeconds: number; systemSeconds: number; maxRssKiB: number };
-            sample.nodeCpuSeconds = u.userSeconds + u.systemSeconds;
+            // The relay is ours whichever process runs it: a worker thread is in node's own time, a perl child in the relay group.
+            sample.nodeCpuSeconds = u.userSeconds + u.systemSeconds + (o.groups.relay.seconds() - g0.relay);
             sample.maxRssMiB = u.maxRssKiB / 1024;
           } catch {
             /* the hook did not run */
