@@ -69,8 +69,6 @@ export function reportTransfer(result: TransferResult, what: string, where: stri
   if (result.sendExitCode === 0 && result.receiveExitCode === 0) return;
   if (result.carrierFailure) throw result.carrierFailure;
   const prefix = `push of ${what} to ${where} failed after ${mib(result.bytes)} MiB`;
-  // Our own relay failed: zfs send and the receiver then only saw their pipe end.
-  if (result.relayFailure) throw new BackupError(ExitCode.internal, `${prefix}: the relay from zfs send into ssh failed (${result.relayFailure}); this is a fault of cyber-zfs-backup, please report it; the next run resumes from the last common snapshot`);
   if (result.receiveExitCode === null && result.receiveSignal) {
     throw new BackupError(ExitCode.temporary, `${prefix}: zfs receive on the receiving host was killed (${result.receiveSignal}); the next run repairs the receiver and resumes from the last common snapshot`);
   }

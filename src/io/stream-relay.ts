@@ -18,14 +18,6 @@ export interface RelayEnd {
   error: string | undefined;
 }
 
-/** A relay as the stream uses it: its first bytes, its end, and the bytes handed on to ssh so far. */
-export interface Relay {
-  firstByte: Promise<void>;
-  /** Resolves once both descriptors are closed, whatever happened. */
-  ended: Promise<RelayEnd>;
-  bytes(): number;
-}
-
 /** The largest read and write: the pipe is drained in few system calls. */
 const CHUNK = 1024 * 1024;
 
@@ -101,7 +93,7 @@ function relayLoop(fs: Fs, threads: Threads, schedule: Schedule): void {
  * stays smooth. `firstByte` resolves when the first bytes arrive, `ended` when both ends are
  * closed, whatever happened (a worker that died is an error).
  */
-export function startRelay(settings: RelaySettings): Relay {
+export function startRelay(settings: RelaySettings) {
   const counter = new SharedArrayBuffer(8);
   const count = new BigInt64Array(counter);
   const chunk = settings.bytesPerSecond > 0 ? Math.max(16384, Math.min(CHUNK, Math.floor(settings.bytesPerSecond / 20))) : CHUNK;

@@ -36,11 +36,6 @@ export function sendStream(target: StreamTarget, options: TransferOptions): Prom
   return target.carrier === 'ssh2' ? sendIntoChannel(target.channel, options) : sendThroughSsh(target, options);
 }
 
-/** How long the run waits, once ssh has exited, for the relay's final count (see relay). */
-const RELAY_COUNT_WAIT_MS = 1000;
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
-
 /** At most this much of ssh's stderr (the remote command's) is kept. */
 const TEXT_LIMIT = 1024 * 1024;
 
@@ -126,23 +121,23 @@ async function relay(target: OpenSshStream, options: TransferOptions, dir: strin
     lastByteAt = elapsed();
   });
 
-  const sshDone = ssh.finally(() => running.stop());
+  let sshExited = false;
+  const sshDone = ssh.finally(() => {
+    sshExited = true;
+    running.stop();
+  });
   const ticker = options.onProgress ? setInterval(() => options.onProgress?.(running.bytes(), elapsed()), 1000) : undefined;
   try {
     const sent = await send;
-    if (options.onSent && sent.exitCode === 0) {
+    if (options.onSent && sent.exitCode === 0 && !sshExited) {
       const onSent = options.onSent;
-      // Every byte went into ssh's pipe (the splice relay's end may be read only after ssh's exit).
-      void running.handedOn.then((all) => all && onSent());
+      void running.handedOn.then(() => !sshExited && onSent());
     }
     // The relay's end is not awaited: it comes before ssh can see the end of its input, and once
     // ssh has gone first the relay ends at its next write; a writer holding its pipe open must not
     // hold the run.
     const result = await ssh;
     await sshDone;
-    // The splice relay's last count comes on its status pipe, which may be read after ssh's exit:
-    // it has ended by now unless a writer still holds zfs send's pipe, so the wait is short and bounded.
-    await Promise.race([running.handedOn, delay(RELAY_COUNT_WAIT_MS)]);
     const masterLog = masterLogSince === undefined ? '' : `\n${masterLogSince()}`;
     const end = readStreamSshEnd(result.exitCode ?? null, readLogSince(logFile) + masterLog);
     if (end.kind === 'silent') target.onSilent();

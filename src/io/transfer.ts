@@ -7,8 +7,6 @@ import type { BackupError } from '../core/exit-codes';
 import { dueAfter } from '../core/rate';
 import type { EarlySend } from './early-send';
 import { asStdio, type PipeEnds } from './fifo';
-import { syscallNumber } from '../core/syscalls';
-import { startSpliceRelay } from './splice-relay';
 import { startRelay } from './stream-relay';
 
 export interface TransferResult {
@@ -30,8 +28,6 @@ export interface TransferResult {
   receiveStdout: string;
   /** The carrier itself failed before the remote command ran (OpenSSH's client: host key, login, connect): the line to end with. */
   carrierFailure?: BackupError;
-  /** The relay between zfs send and ssh failed by itself (not because ssh went first): what failed. */
-  relayFailure?: string;
 }
 
 /** A reply longer than this is cut (a tree listing of a million snapshots stays below it). */
@@ -136,8 +132,8 @@ export interface RelayPipes {
 interface Mover {
   bytes: () => number;
   firstByteAt: () => number | undefined;
-  /** Resolves once everything zfs send wrote has been handed on (true), or the far end is gone (false). */
-  handedOn: Promise<boolean>;
+  /** Resolves once everything zfs send wrote has been handed on (or the far end is gone). */
+  handedOn: Promise<void>;
   /** A failure of the relay itself, for the sender's error text. */
   problem: () => string | undefined;
   /** The far end is gone: stop moving, throw away what is left. */
@@ -192,8 +188,7 @@ export function startSend(options: TransferOptions, elapsed: () => number, into:
         sendExitCode: sent.exitCode ?? 128,
         sendSignal: sent.signal ?? undefined,
         sendStoppedByUs: stoppedByUs,
-        sendStderr: String(sent.stderr ?? ''),
-        ...(problem ? { relayFailure: problem } : {}),
+        sendStderr: String(sent.stderr ?? '') + (problem ? `${problem}\n` : ''),
       };
     },
     stop() {
@@ -221,10 +216,10 @@ function pipeMover(stdout: Readable, into: NodeJS.WritableStream, options: Trans
   // zfs send may exit while the limiter still holds its last chunks for their time: the far end is
   // ended only once the last stage has handed on everything (or the far end is gone).
   const lastStage = limiter ?? stdout;
-  const handedOn = new Promise<boolean>((resolve) => {
-    if (lastStage.readableEnded) resolve(true);
-    lastStage.once('end', () => resolve(true));
-    lastStage.once('close', () => resolve(lastStage.readableEnded));
+  const handedOn = new Promise<void>((resolve) => {
+    if (lastStage.readableEnded) resolve();
+    lastStage.once('end', resolve);
+    lastStage.once('close', resolve);
   });
   return {
     bytes: () => bytes,
@@ -243,24 +238,17 @@ function pipeMover(stdout: Readable, into: NodeJS.WritableStream, options: Trans
 }
 
 /**
- * zfs send's output moved from its pipe into ssh's: by splice(2) in a child, never copied through
- * this process (src/io/splice-relay.ts), or under --bwlimit (or where splice's number is not
- * known) by the worker thread, which holds the schedule. Stopping needs nothing of its own: with ssh
- * gone the relay's next write fails (EPIPE) and it ends, and zfs send is killed.
+ * zfs send's output moved by the relay thread from its pipe into ssh's. Stopping needs nothing of
+ * its own: with ssh gone the relay's next write fails (EPIPE) and it ends, and zfs send is killed.
  */
 function relayMover(pipes: RelayPipes, options: TransferOptions, elapsed: () => number): Mover {
-  const splice = options.bytesPerSecond === undefined ? syscallNumber('splice', process.arch) : undefined;
-  const prctl = syscallNumber('prctl', process.arch);
-  const relay =
-    splice !== undefined && prctl !== undefined
-      ? startSpliceRelay({ from: pipes.from, to: pipes.to }, { splice, prctl })
-      : startRelay({
-          from: pipes.from,
-          to: pipes.to,
-          bytesPerSecond: options.bytesPerSecond ?? 0,
-          slackSeconds: LIMIT_SLACK_SECONDS,
-          aheadSeconds: LIMIT_AHEAD_SECONDS,
-        });
+  const relay = startRelay({
+    from: pipes.from,
+    to: pipes.to,
+    bytesPerSecond: options.bytesPerSecond ?? 0,
+    slackSeconds: LIMIT_SLACK_SECONDS,
+    aheadSeconds: LIMIT_AHEAD_SECONDS,
+  });
   let firstByteAt: number | undefined;
   let problem: string | undefined;
   void relay.firstByte.then(() => {
@@ -268,8 +256,7 @@ function relayMover(pipes: RelayPipes, options: TransferOptions, elapsed: () => 
   });
   const handedOn = relay.ended.then((end) => {
     // EPIPE: ssh went first, and its exit says why.
-    if (end.error !== undefined && end.error !== 'EPIPE') problem = end.error;
-    return end.error === undefined;
+    if (end.error !== undefined && end.error !== 'EPIPE') problem = `the stream's relay into ssh failed: ${end.error}`;
   });
   return { bytes: relay.bytes, firstByteAt: () => firstByteAt, handedOn, problem: () => problem, stop: () => {} };
 }
