@@ -37,7 +37,7 @@ export interface BenchGroups {
   sshd: CpuGroup;
   /** The remote `zfs receive` (the remote env wrapper moves itself there). */
   recv: CpuGroup;
-  /** The CLI's perl children (the splice relay, the pipes' enlarging): counted with our node process. */
+  /** The CLI's perl children (the pipes' enlarging): counted with our node process. */
   relay: CpuGroup;
 }
 
@@ -50,7 +50,7 @@ export interface RunSample {
   mibPerSecond: number;
   /** The stream alone: as the CLI logs it, or as the stream child measures it. */
   streamSeconds?: number;
-  /** Our node process (not its zfs, ssh children), with the CLI's perl relay: the CLI, or the stream child. */
+  /** Our node process (not its zfs, ssh children), with the CLI's perl children: the CLI, or the stream child. */
   nodeCpuSeconds?: number;
   /** The cli with its children (zfs send, ssh -G, zfs listings), from /usr/bin/time. */
   cliTreeCpuSeconds?: number;
@@ -310,7 +310,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
           if (ssh > 0) sample.sshCpuSeconds = ssh;
           try {
             const u = JSON.parse(readFileSync(rusageFile, 'utf8')) as { userSeconds: number; systemSeconds: number; maxRssKiB: number };
-            // The relay is ours whichever process runs it: a worker thread is in node's own time, a perl child in the relay group.
+            // Our perl children (the pipes' enlarging) are ours: they are in the relay group.
             sample.nodeCpuSeconds = u.userSeconds + u.systemSeconds + (o.groups.relay.seconds() - g0.relay);
             sample.maxRssMiB = u.maxRssKiB / 1024;
           } catch {

@@ -1,23 +1,23 @@
-// System call numbers and programs for the perl helpers (perl-base, Essential in Debian, can call any system call by number, but names none): splice for the zero-copy relay, prctl for a parent-death signal.
+// A parent-death signal for a child we start: perl (perl-base, Essential in Debian) calls prctl(2) by its number, which it cannot name, then becomes the program.
 
-/** The system calls the helpers make, by Node's name for the architecture (os.arch()), where the number is known for certain. */
-const NUMBERS: Readonly<Record<string, Readonly<Record<'splice' | 'prctl', number>>>> = {
-  x64: { splice: 275, prctl: 157 },
-  ia32: { splice: 313, prctl: 172 },
-  arm64: { splice: 76, prctl: 167 },
-  arm: { splice: 340, prctl: 172 },
-  ppc64: { splice: 283, prctl: 171 },
-  s390x: { splice: 306, prctl: 172 },
-  riscv64: { splice: 76, prctl: 167 },
-  loong64: { splice: 76, prctl: 167 },
+/** prctl(2)'s number by Node's name for the architecture (os.arch()), where it is known for certain. */
+const PRCTL: Readonly<Record<string, number>> = {
+  x64: 157,
+  ia32: 172,
+  arm64: 167,
+  arm: 172,
+  ppc64: 171,
+  s390x: 172,
+  riscv64: 167,
+  loong64: 167,
 };
 
-/** `name`'s number on `arch`, or undefined where it is not known (the helper is then not used). */
-export function syscallNumber(name: 'splice' | 'prctl', arch: string): number | undefined {
-  return Object.hasOwn(NUMBERS, arch) ? NUMBERS[arch]?.[name] : undefined;
+/** prctl(2)'s number on `arch`, or undefined where it is not known (no parent-death signal is had there). */
+export function prctlSyscall(arch: string): number | undefined {
+  return Object.hasOwn(PRCTL, arch) ? PRCTL[arch] : undefined;
 }
 
-/** prctl(2)'s PR_SET_PDEATHSIG and SIGTERM's number (the same on every Linux architecture listed above). */
+/** prctl(2)'s PR_SET_PDEATHSIG, and SIGTERM's number (the same on every architecture above). */
 const PR_SET_PDEATHSIG = 1;
 const SIGTERM = 15;
 
@@ -38,7 +38,7 @@ export function parentDeathPerl(prctl: number | string, parent: number | string)
  * number is not known.
  */
 export function withParentDeathSignal(argv: readonly string[], arch: string, parent: number, perl = 'perl'): string[] | undefined {
-  const prctl = syscallNumber('prctl', arch);
+  const prctl = prctlSyscall(arch);
   if (prctl === undefined || argv.length === 0) return undefined;
   return [perl, '-e', `${parentDeathPerl(prctl, parent)} exec { $ARGV[0] } @ARGV; print STDERR "cannot run $ARGV[0]: $!\\n"; exit 127;`, ...argv];
 }
