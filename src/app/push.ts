@@ -238,7 +238,7 @@ async function pushPlanned(
     const started = await early;
     const taken = started && args && sameArgs(started.sendArgs, args) ? started : undefined;
     if (started && !taken) {
-      log.debug('the plan asks for another stream than the roots did: the zfs send started before it is stopped');
+      log.debug('the plan does not ask for the stream the roots called for: the zfs send started before it is stopped');
       started.discard();
     }
 
