@@ -250,7 +250,7 @@ async function main(): Promise<number> {
       }
       output.push(
         `   a second SSH connection ("ssh offsite true", median of ${t.handshake.runs}): ${round(t.handshake.wallSeconds, 3)} s, ssh ${round(t.handshake.sshCpuSeconds, 3)} CPU s, sshd ${round(t.handshake.sshdCpuSeconds, 3)} CPU s\n` +
-          `   MiB/s = stream bytes / wall time of the whole command ([s]: of the stream child, connection included). node: our process alone (the CLI, or the stream child), not its children.\n` +
+          `   MiB/s = stream bytes / wall time of the whole command ([s]: of the stream child, connection included). node: our process (the CLI, or the stream child) with its perl children (the pipes' enlarging), not its zfs or ssh.\n` +
           `   ssh: the ssh client; sshd: the test sshd with every session process except zfs receive; zfs recv / zfs send: the zfs client processes; zfs-fuse: the daemon (both ends). CPU by ${t.cpuAccounting}.\n`,
       );
       for (const size of t.sizes) {
