@@ -65,11 +65,14 @@ function traced(log: Deps['log'], session: SshSession): SshSession {
     openStream: (command) => {
       log.debug({ remote: command }, 'streaming into the receiving host');
       return session.openStream(command).then((target) => {
-        if (target.carrier === 'openssh') {
-          const how = target.master ? ", as a session on the shared connection once it has logged in (ControlPath=SOCKET; by itself if it has not)" : '';
-          log.debug({ argv: [target.program, ...streamSshArgv(target.target, target.command, 'LOGFILE')] }, `the stream goes by OpenSSH's client${how}`);
-        }
-        return target;
+        if (target.carrier !== 'openssh') return target;
+        const how = target.master ? ", as a session on the shared connection once it has logged in (ControlPath=SOCKET; by itself if it has not)" : '';
+        log.debug({ argv: [target.program, ...streamSshArgv(target.target, target.command, 'LOGFILE')] }, `the stream goes by OpenSSH's client${how}`);
+        return {
+          ...target,
+          onSession: (shared: boolean) =>
+            log.debug(shared ? "the stream's ssh opens its session on the shared connection" : "the shared connection has not logged in: the stream's ssh connects by itself"),
+        };
       });
     },
     streamCarrier: session.streamCarrier,

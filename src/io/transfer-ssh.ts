@@ -26,6 +26,8 @@ export interface OpenSshStream {
   onSilent: () => void;
   /** The session's shared connection, when it has one: the stream opens its session there once it has logged in. */
   master?: StreamMaster;
+  /** Told, when the session has a shared connection, whether this stream opens its session there (true) or connects by itself. */
+  onSession?: (shared: boolean) => void;
 }
 
 /** Where a push stream goes: an ssh2 exec channel already open, or OpenSSH's client to start. */
@@ -100,6 +102,7 @@ async function relay(target: OpenSshStream, options: TransferOptions, dir: strin
   // Over the shared connection, the remote command's exit status or signal and a silent link are in
   // the master's log, from where it stood when this session began.
   const socket = await target.master?.ready();
+  if (target.master) target.onSession?.(socket !== undefined);
   const masterLogSince = socket === undefined ? undefined : target.master?.mark();
   const ssh = execa(target.program, streamSshArgv(target.target, target.command, logFile, socket), {
     stdin: asStdio(pipes.ssh.read),
