@@ -276,9 +276,13 @@ export function planReplication(local: DatasetTree, remote: DatasetTree | undefi
  * The tree's incremental stream as the plan will most likely have it, judged from the roots alone
  * (the sender's root with its snapshots, the receiver's root): a push may start `zfs send` on it
  * while the whole tree is still being listed, and use it only if the plan then asks for exactly
- * that stream. Undefined unless the roots alone call for an incremental stream.
+ * that stream. Undefined unless the roots alone call for an incremental stream, and while the
+ * receiver holds a partial receive anywhere in the tree.
  */
 export function likelyIncrement(localRoot: DatasetTree, remote: DatasetTree | undefined): { base: string; target: string } | undefined {
+  // A receiver with a partial receive is settled first (resumed or aborted) and listed again: the
+  // plan is made on what it is then, so nothing is guessed from what it is now.
+  if (remote && [...remote.datasets.values()].some((ds) => ds.resumeToken !== undefined)) return undefined;
   const plan = planReplication(onlyRoot(localRoot), remote ? onlyRoot(remote) : undefined, false);
   return plan.kind === 'incremental' ? { base: plan.base, target: plan.target } : undefined;
 }

@@ -149,6 +149,15 @@ test("the roots' likely stream can differ from the plan's (so the push compares 
   t.is(plan.kind === 'incremental' ? plan.base : undefined, A);
 });
 
+test('no likely stream while the receiver holds a partial receive anywhere: the push resumes or aborts it first and plans on what is there then', (t) => {
+  const local = makeTree('tank/h', { '': [`${A}:1`, `${B}:2`], x: [`${A}:11`, `${B}:12`] });
+  const remote = makeTree('off/h', { '': [`${A}:1`], x: [`${A}:11`] });
+  t.deepEqual(likelyIncrement(local, remote), { base: A, target: B });
+  const x = remote.datasets.get('x');
+  if (x) x.resumeToken = '1-abc-def';
+  t.is(likelyIncrement(local, remote), undefined);
+});
+
 test("no likely stream without the receiver's root, or with nothing of ours on it", (t) => {
   const local = makeTree('tank/h', { '': [`${A}:1`, `${B}:2`] });
   t.is(likelyIncrement(local, undefined), undefined);
