@@ -122,7 +122,7 @@ async function estimateSize(deps: Deps, caps: ZfsCapabilities, args: string[]): 
  */
 export async function isEncrypted(deps: Deps, caps: ZfsCapabilities, dataset: string): Promise<boolean> {
   if (caps.flavour !== 'openzfs') return false;
-  const result = await deps.zfs.run(['get', '-H', '-p', '-o', 'value', '-r', 'encryption', dataset], `reading the encryption of ${dataset}`);
+  const result = await deps.zfs.run(['get', '-H', '-p', '-o', 'value', '-t', 'filesystem,volume', '-r', 'encryption', dataset], `reading the encryption of ${dataset}`);
   return result.stdout.split('\n').some((v) => v.trim() !== '' && v.trim() !== 'off' && v.trim() !== '-');
 }
 
