@@ -4,6 +4,7 @@ import { BackupError, ExitCode } from '../core/exit-codes';
 import { describeKeepalive, keepaliveFor, silentLinkError, type LinkPhase } from '../core/link';
 import { joinDataset } from '../core/names';
 import { appendOnlyRefusal, refusalError, type PushContext } from '../core/push-messages';
+import { encryptionArgs, parseEncrypted } from '../core/restore-properties';
 import { likelyIncrement, planReplication, type CatchUpStep, type RepairStep } from '../core/replication-plan';
 import { sideOfTree, type SideFacts } from '../core/run-state';
 import { streamSshArgv } from '../core/stream-ssh';
@@ -122,8 +123,8 @@ async function estimateSize(deps: Deps, caps: ZfsCapabilities, args: string[]): 
  */
 export async function isEncrypted(deps: Deps, caps: ZfsCapabilities, dataset: string): Promise<boolean> {
   if (caps.flavour !== 'openzfs') return false;
-  const result = await deps.zfs.run(['get', '-H', '-p', '-o', 'value', '-t', 'filesystem,volume', '-r', 'encryption', dataset], `reading the encryption of ${dataset}`);
-  return result.stdout.split('\n').some((v) => v.trim() !== '' && v.trim() !== 'off' && v.trim() !== '-');
+  const result = await deps.zfs.run(encryptionArgs(dataset), `reading the encryption of ${dataset}`);
+  return parseEncrypted(dataset, result.stdout).length > 0;
 }
 
 /** A connected, probed receiver; the session is closed again if the probe fails. */
