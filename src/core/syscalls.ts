@@ -22,23 +22,16 @@ const PR_SET_PDEATHSIG = 1;
 const SIGTERM = 15;
 
 /**
- * Perl that asks the kernel to send it SIGTERM when its parent dies, even by SIGKILL, and exits
- * 126 if it cannot, or if its parent is no longer `parent` (this run died before it asked); the
- * signal is kept across exec (not for set-user-ID programs). `prctl` and `parent` are numbers or
- * perl expressions. (util-linux's setpriv does the same, but also re-applies capabilities, which a
- * unit without @privileged system calls refuses.)
- */
-export function parentDeathPerl(prctl: number | string, parent: number | string): string {
-  return `(syscall(${prctl}, ${PR_SET_PDEATHSIG}, ${SIGTERM}) == 0 && getppid() == ${parent}) or do { print STDERR "cannot set the parent-death signal: $!\\n"; exit 126 };`;
-}
-
-/**
  * argv that runs `argv` under a parent-death SIGTERM, `parent` being the PID that starts it: perl
- * sets it, then becomes the program (exec: the PID is the program's). Undefined where prctl's
- * number is not known.
+ * asks the kernel to send it SIGTERM when its parent dies, even by SIGKILL, and exits 126 if it
+ * cannot or its parent is no longer `parent` (this run died before it asked); then it becomes the
+ * program (exec: the PID is the program's; the signal is kept, not for set-user-ID programs).
+ * Undefined where prctl's number is not known. (util-linux's setpriv does the same, but also
+ * re-applies capabilities, which a unit without @privileged system calls refuses.)
  */
 export function withParentDeathSignal(argv: readonly string[], arch: string, parent: number, perl = 'perl'): string[] | undefined {
   const prctl = prctlSyscall(arch);
   if (prctl === undefined || argv.length === 0) return undefined;
-  return [perl, '-e', `${parentDeathPerl(prctl, parent)} exec { $ARGV[0] } @ARGV; print STDERR "cannot run $ARGV[0]: $!\\n"; exit 127;`, ...argv];
+  const setSignal = `(syscall(${prctl}, ${PR_SET_PDEATHSIG}, ${SIGTERM}) == 0 && getppid() == ${parent}) or do { print STDERR "cannot set the parent-death signal: $!\\n"; exit 126 };`;
+  return [perl, '-e', `${setSignal} exec { $ARGV[0] } @ARGV; print STDERR "cannot run $ARGV[0]: $!\\n"; exit 127;`, ...argv];
 }
