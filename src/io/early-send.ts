@@ -35,27 +35,22 @@ export async function startEarlySend(zfsProgram: string, sendArgs: readonly stri
     return undefined;
   }
   const send = spawnSend(zfsProgram, sendArgs, pipe.write);
-  let exited = false;
-  void send.finally(() => {
-    exited = true;
-  });
-  let held = true;
-  let discarded = false;
+  let state: 'held' | 'taken' | 'discarded' = 'held';
   return {
     sendArgs: [...sendArgs],
     take: () => {
-      if (!held) return undefined;
-      held = false;
+      if (state !== 'held') return undefined;
+      state = 'taken';
       return { send, read: pipe.read };
     },
     discard: () => {
-      if (discarded) return;
-      discarded = true;
-      if (held) {
-        held = false;
-        if (!exited) send.kill('SIGTERM');
+      if (state === 'discarded') return;
+      if (state === 'held') {
+        // Killing a zfs send that has already exited does nothing.
+        send.kill('SIGTERM');
         closeSync(pipe.read);
       }
+      state = 'discarded';
       rmSync(dir, { recursive: true, force: true });
     },
   };
