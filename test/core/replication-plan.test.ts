@@ -128,15 +128,15 @@ for (const c of cases) {
 
 // A push may start zfs send on the stream the roots alone call for, and takes it only if the plan
 // asks for exactly that stream: the guess must agree with the plan wherever the plan is incremental.
-for (const c of cases) {
+// (A refused plan stops whatever was started, so the guess does not matter there.)
+for (const c of cases.filter((x) => planReplication(makeTree('tank/h', x.local), x.remote ? makeTree('off/h', x.remote) : undefined, false).kind !== 'refused')) {
   test(`the roots' likely stream: ${c.title}`, (t) => {
     const local = makeTree('tank/h', c.local);
     const remote = c.remote ? makeTree('off/h', c.remote) : undefined;
     const plan = planReplication(local, remote, false);
     const likely = likelyIncrement(local, remote);
     if (plan.kind === 'incremental') t.deepEqual(likely, { base: plan.base, target: plan.target });
-    else if (plan.kind !== 'refused') t.is(likely, undefined, 'no stream, or a full one: nothing to start early');
-    else t.pass('a refused plan stops whatever was started');
+    else t.is(likely, undefined, 'no stream, or a full one: nothing to start early');
   });
 }
 
