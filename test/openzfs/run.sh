@@ -78,6 +78,7 @@ for tap in "$WORK"/out/*.tap; do
 done
 [ -s "$WORK/out/zfs-usage.txt" ] && cp "$WORK/out/zfs-usage.txt" "$OZV_CACHE/zfs-usage.txt"
 cat "$WORK/out/versions" 2>/dev/null
+[ -s "$WORK/out/reruns" ] && { echo "--- files run twice:"; cat "$WORK/out/reruns"; }
 pass=0 fail=0 skip=0
 while read -r f p fl s secs; do
   printf '%-45s %3s passed, %s failed, %s skipped  %6s s\n' "$f" "$p" "$fl" "$s" "$secs"
