@@ -78,11 +78,11 @@ for f in ${OZV_TEST_FILES:?}; do
   if grep -qE '^not ok .* exited due to SIG(SEGV|BUS|ILL)$' "$OUT/$name.tap" \
      && [ "$(grep -c '^not ok' "$OUT/$name.tap")" = 1 ]; then
     crash=$(grep -m1 -oE 'SIG(SEGV|BUS|ILL)' "$OUT/$name.tap")
-    cp "$OUT/$name.tap" "$OUT/$name.crashed.tap"
+    cp "$OUT/$name.tap" "$OUT/$name.first-run.txt"
     dmesg | grep -iE 'segfault|general protection|trap|invalid opcode' | tail -n 20 > "$OUT/$name.crash.dmesg"
-    say "  ava's node died of $crash with nothing else failing; the kernel said: $(tail -n 1 "$OUT/$name.crash.dmesg")"
+    say "  ava's node died of $crash with nothing else failing; the kernel said: $(tail -n 1 "$OUT/$name.crash.dmesg" | grep . || echo nothing)"
     say "  running $f once more"
-    echo "$f: ava's node died of $crash on the emulated CPU; ran again (first TAP: $name.crashed.tap, kernel lines: $name.crash.dmesg)" >> "$OUT/reruns"
+    echo "$f: ava's node died of $crash on the emulated CPU; ran again (first run's TAP: $name.first-run.txt, kernel lines: $name.crash.dmesg)" >> "$OUT/reruns"
     run_ava "$f" "$name"
     rc=$?
   fi
