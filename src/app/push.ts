@@ -189,22 +189,27 @@ export async function pushTree(deps: Deps & PushDeps, options: PushOptions, list
   const connecting = connectAndProbe(deps, options, !options.dryRun);
   const early = options.dryRun ? Promise.resolve(undefined) : startLikelyStream(deps, caps, options.dataset, deps.zfs.rootTree(options.dataset), connecting, encrypted).catch(() => undefined);
   try {
-    return await pushPlanned(deps, options, caps, listing ?? deps.zfs.tree(options.dataset), connecting, encrypted, early);
+    return await pushPlanned(deps, options, caps, { listing: listing ?? deps.zfs.tree(options.dataset), connecting, encrypted, early });
   } finally {
     // Stopped unless the stream took it (then only its directory goes).
     void early.then((e) => e?.discard());
   }
 }
 
-async function pushPlanned(
-  deps: Deps & PushDeps,
-  options: PushOptions,
-  caps: ZfsCapabilities,
-  listing: Promise<DatasetTree | undefined>,
-  connecting: Promise<Connected>,
-  encrypted: Promise<boolean>,
-  early: Promise<EarlySend | undefined>,
-): Promise<PushOutcome> {
+/** What pushTree has set going before the plan: each settles while the others run. */
+interface UnderWay {
+  /** The local tree (undefined: the dataset does not exist). */
+  listing: Promise<DatasetTree | undefined>;
+  /** The connection with its probe of the receiver. */
+  connecting: Promise<Connected>;
+  /** Whether the tree holds an encrypted dataset (read only if a stream is sent). */
+  encrypted: Promise<boolean>;
+  /** The zfs send the roots called for (see startLikelyStream), if one started. */
+  early: Promise<EarlySend | undefined>;
+}
+
+async function pushPlanned(deps: Deps & PushDeps, options: PushOptions, caps: ZfsCapabilities, underWay: UnderWay): Promise<PushOutcome> {
+  const { listing, connecting, encrypted, early } = underWay;
   const { log } = deps;
   const ctx: PushContext = { dataset: options.dataset, receiveDataset: options.receiveDataset, destination: options.sshDestination, sshConfig: options.sshConfig };
   const where = `${options.sshDestination}:${options.receiveDataset}`;
