@@ -27,6 +27,21 @@ const NO_MASTER: StreamMaster = { ready: async () => undefined, mark: () => () =
 const POLL_MS = 5;
 
 /**
+ * The master's argv, or undefined where none can start: a path OpenSSH cannot carry (the stream
+ * would refuse it with its own error), or no parent-death signal on this architecture (a master
+ * could outlive a killed run).
+ */
+function masterArgv(target: StreamSshTarget, program: string, socket: string, log: string): string[] | undefined {
+  let ssh: string[];
+  try {
+    ssh = [program, ...masterSshArgv(target, socket, log)];
+  } catch {
+    return undefined;
+  }
+  return withParentDeathSignal(ssh, process.arch, process.pid);
+}
+
+/**
  * Starts `ssh -N` as the master of a private control socket (a directory of mode 0700 from
  * mkdtemp), with the destination exactly as the stream would connect to it (same host key
  * checking, keys, keepalives, ConnectTimeout). It runs with a parent-death SIGTERM (set by perl,
@@ -44,13 +59,16 @@ export function startMaster(target: StreamSshTarget, program = 'ssh'): StreamMas
   }
   const socket = join(dir, 'master');
   const log = join(dir, 'master.log');
+  const argv = masterArgv(target, program, socket, log);
+  if (!argv) {
+    rmSync(dir, { recursive: true, force: true });
+    return NO_MASTER;
+  }
+  const [perl = 'perl', ...args] = argv;
   let ended = false;
   let stopped = false;
   let child: ReturnType<typeof execa> | undefined;
   try {
-    const argv = withParentDeathSignal([program, ...masterSshArgv(target, socket, log)], process.arch, process.pid);
-    if (!argv) throw new Error(`no parent-death signal on ${process.arch}`);
-    const [perl = 'perl', ...args] = argv;
     child = execa(perl, args, {
       stdin: 'ignore',
       stdout: 'ignore',
