@@ -97,11 +97,13 @@ async function streamPipes(dir: string, options: TransferOptions): Promise<{ ssh
 
 async function relay(target: OpenSshStream, options: TransferOptions, dir: string): Promise<TransferResult> {
   const logFile = join(dir, 'ssh.log');
+  // Over the shared connection, the remote command's exit status or signal and a silent link are in
+  // the master's log, from where it stood when this session began. Waited for before zfs send
+  // starts (or is taken): from there to the relay nothing is awaited, so nothing can leave it
+  // blocked on its pipe.
+  const socket = await target.master?.ready();
   const pipes = await streamPipes(dir, options);
   const elapsed = stopwatch();
-  // Over the shared connection, the remote command's exit status or signal and a silent link are in
-  // the master's log, from where it stood when this session began.
-  const socket = await target.master?.ready();
   if (target.master) target.onSession?.(socket !== undefined);
   const masterLogSince = socket === undefined ? undefined : target.master?.mark();
   const ssh = execa(target.program, streamSshArgv(target.target, target.command, logFile, socket), {
