@@ -46,8 +46,18 @@ function target(knownHosts?: string): StreamSshTarget {
   };
 }
 
-function stream(command: string, master: StreamMaster | undefined, knownHosts?: string): OpenSshStream {
-  return { carrier: 'openssh', program: 'ssh', target: target(knownHosts), command, link: 'offsite (root@[127.0.0.1])', onSilent: () => {}, ...(master ? { master } : {}) };
+/** sessions: where each stream says whether it opened its session on the shared connection. */
+function stream(command: string, master: StreamMaster | undefined, knownHosts?: string, sessions?: boolean[]): OpenSshStream {
+  return {
+    carrier: 'openssh',
+    program: 'ssh',
+    target: target(knownHosts),
+    command,
+    link: 'offsite (root@[127.0.0.1])',
+    onSilent: () => {},
+    ...(master ? { master } : {}),
+    ...(sessions ? { onSession: (shared: boolean) => sessions.push(shared) } : {}),
+  };
 }
 
 const produce = (bytes: number) => ({ zfsProgram: 'head', sendArgs: ['-c', String(bytes), '/dev/zero'] });
@@ -66,7 +76,7 @@ function waitGone(pid: number, ms: number): boolean {
   return gone(pid);
 }
 
-test('streams open their sessions on the logged-in master: bytes, reply, exit status and a killed command come back as on a connection of their own', async (t) => {
+test('streams open their sessions on the logged-in master: bytes, reply, exit status and a killed command come back as on a connection of their own; once it is stopped a stream connects by itself', async (t) => {
   const master = startMaster(target());
   t.teardown(() => master.stop());
   const socket = await master.ready();
@@ -74,8 +84,9 @@ test('streams open their sessions on the logged-in master: bytes, reply, exit st
   const pids = pidsWithArgs(['-N', `ControlPath=${socket as string}`]);
   t.is(pids.length, 1, 'one master process, found by its socket');
   const loggedSince = master.mark();
+  const sessions: boolean[] = [];
 
-  const ok = await sendThroughSsh(stream('wc -c; printf "{\\"serve\\":1}\\n"', master), produce(3 * 1048576));
+  const ok = await sendThroughSsh(stream('wc -c; printf "{\\"serve\\":1}\\n"', master, undefined, sessions), produce(3 * 1048576));
   t.is(ok.bytes, 3 * 1048576);
   t.is(ok.receiveExitCode, 0);
   t.is(ok.receiveStdout, '3145728\n{"serve":1}\n');
@@ -98,6 +109,13 @@ test('streams open their sessions on the logged-in master: bytes, reply, exit st
   t.true(waitGone(pids[0] as number, 5000), 'stopped by its PID');
   t.false(existsSync(dirname(socket as string)), 'its directory removed');
   t.is(await master.ready(), undefined, 'a stopped master is not offered');
+  t.deepEqual(sessions, [true], 'the stream said it went over the shared connection');
+
+  // A stream offered a master that has gone connects by itself, says so, and delivers.
+  const alone = await sendThroughSsh(stream('wc -c', master, undefined, sessions), produce(100_000));
+  t.is(alone.receiveStdout, '100000\n');
+  t.is(alone.receiveExitCode, 0);
+  t.deepEqual(sessions, [true, false]);
 });
 
 test('a master that cannot log in (its host key unknown) is never ready, at once; the stream connects by itself and is refused as before (exit 69)', async (t) => {
@@ -108,7 +126,9 @@ test('a master that cannot log in (its host key unknown) is never ready, at once
   const started = Date.now();
   t.is(await master.ready(), undefined);
   t.true(Date.now() - started < 10_000, 'without waiting out ConnectTimeout');
-  const result = await sendThroughSsh(stream('cat >/dev/null', master, empty), produce(1000));
+  const sessions: boolean[] = [];
+  const result = await sendThroughSsh(stream('cat >/dev/null', master, empty, sessions), produce(1000));
+  t.deepEqual(sessions, [false], 'the stream said it connected by itself');
   t.regex(result.carrierFailure?.message ?? '', /^host key refused: /);
   t.is(result.carrierFailure?.exitCode, 69);
 });
