@@ -14,7 +14,7 @@ import type { CommandRunner } from '../io/command';
 import { startEarlySend, type EarlySend } from '../io/early-send';
 import { resolveDestination, type ResolvedDestination } from '../io/ssh-destination';
 import type { SessionOptions, SshSession } from '../io/ssh-session';
-import { holdTag, moveHold } from './base-hold';
+import { holdBase, holdTag, releaseOldBases } from './base-hold';
 import type { Deps } from './deps';
 import type { PushOptions } from './options';
 import { checkReceived } from './push-check';
@@ -270,13 +270,27 @@ async function pushPlanned(deps: Deps & PushDeps, options: PushOptions, caps: Zf
     const reply = sent.reply;
     let after = remote;
     link.phase = 'check';
+    // The target is held while the offsite copy is checked; the old bases are released only after.
+    const tag = holdTag(options);
+    // A failing check waits for the hold too, so no zfs command of this push outlives it.
+    const held = holdBase(deps, tag, options.dataset, target).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     if (reply !== undefined) {
-      after = await receiver.settle(mountpoint, reply);
-      const startedAt = new Map(catchUps.map((c): [string, string | undefined] => [c.relative, c.kind === 'catch-up' ? c.from : undefined]));
-      checkReceived(deps, { dataset: options.dataset, receiveDataset: options.receiveDataset, where }, local, after, args ? base : target, target, startedAt);
+      try {
+        after = await receiver.settle(mountpoint, reply);
+        const startedAt = new Map(catchUps.map((c): [string, string | undefined] => [c.relative, c.kind === 'catch-up' ? c.from : undefined]));
+        checkReceived(deps, { dataset: options.dataset, receiveDataset: options.receiveDataset, where }, local, after, args ? base : target, target, startedAt);
+      } catch (error) {
+        await held;
+        throw error;
+      }
     }
+    const holdFailure = await held;
+    if (holdFailure) throw holdFailure;
     if (after) outcome.offsite = sideOfTree(after);
-    await moveHold(deps, holdTag(options), options.dataset, target, local);
+    await releaseOldBases(deps, tag, options.dataset, target, local);
     if (!args) log.info(`${where} is up to date at @${target}`);
     return outcome;
   } catch (error) {
