@@ -20,10 +20,16 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; asUser?: number } = {}): CliResult {
+/** The environment a test's run gets (the bed's state directory, never the journal); checks the CLI is built. */
+function cliEnv(extra: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
-  const env: NodeJS.ProcessEnv = { ...process.env, STATE_DIRECTORY, ...options.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, STATE_DIRECTORY, ...extra };
   delete env.JOURNAL_STREAM;
+  return env;
+}
+
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; asUser?: number } = {}): CliResult {
+  const env = cliEnv(options.env);
   const argv = options.asUser === undefined ? [process.execPath, CLI, ...args] : ['setpriv', `--reuid=${options.asUser}`, `--regid=${options.asUser}`, '--clear-groups', process.execPath, CLI, ...args];
   const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8', env, timeout: 300_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -41,9 +47,7 @@ const OUTPUT_GRACE_MS = 10_000;
 
 /** Like runCli, without blocking the event loop (needed when the test process also runs a relay); bounded like it. */
 export function runCliAsync(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<CliResult & { pid: number }> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
-  const env: NodeJS.ProcessEnv = { ...process.env, STATE_DIRECTORY, ...options.env };
-  delete env.JOURNAL_STREAM;
+  const env = cliEnv(options.env);
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
