@@ -264,30 +264,29 @@ async function pushPlanned(deps: Deps & PushDeps, options: PushOptions, caps: Zf
     }
     link.phase = 'repair';
     if (repairs.length > 0) await receiver.repair(repairs.map((s) => repairItem(s, options.receiveDataset)));
-    const sent = await sendAll(deps, receiver, options, { catchUps, args, flags, what, where, mountpoint, early: taken }, link);
-    outcome.bytes = sent.bytes;
-    outcome.seconds = sent.seconds;
-    const reply = sent.reply;
-    let after = remote;
-    link.phase = 'check';
-    // The target is held while the offsite copy is checked; the old bases are released only after.
+    // The target is held once zfs send has handed on its last byte, while the receiver finishes and
+    // the copy is checked (on OpenZFS a hold waits for a transaction group). The old bases are
+    // released only after the check. A push that fails from there waits for the hold, so no zfs
+    // command of it outlives it, and leaves the old base held too: the next push releases the extra.
     const tag = holdTag(options);
-    // A failing check waits for the hold too, so no zfs command of this push outlives it.
-    const held = holdBase(deps, tag, options.dataset, target).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    if (reply !== undefined) {
-      try {
-        after = await receiver.settle(mountpoint, reply);
+    let holding: Promise<unknown> | undefined;
+    const hold = () => (holding ??= holdBase(deps, tag, options.dataset, target).then(() => undefined, (error: unknown) => error));
+    let after = remote;
+    try {
+      const sent = await sendAll(deps, receiver, options, { catchUps, args, flags, what, where, mountpoint, early: taken }, link, hold);
+      outcome.bytes = sent.bytes;
+      outcome.seconds = sent.seconds;
+      link.phase = 'check';
+      if (sent.reply !== undefined) {
+        after = await receiver.settle(mountpoint, sent.reply);
         const startedAt = new Map(catchUps.map((c): [string, string | undefined] => [c.relative, c.kind === 'catch-up' ? c.from : undefined]));
         checkReceived(deps, { dataset: options.dataset, receiveDataset: options.receiveDataset, where }, local, after, args ? base : target, target, startedAt);
-      } catch (error) {
-        await held;
-        throw error;
       }
+    } catch (error) {
+      await holding;
+      throw error;
     }
-    const holdFailure = await held;
+    const holdFailure = await hold();
     if (holdFailure) throw holdFailure;
     if (after) outcome.offsite = sideOfTree(after);
     await releaseOldBases(deps, tag, options.dataset, target, local);
@@ -301,7 +300,7 @@ async function pushPlanned(deps: Deps & PushDeps, options: PushOptions, caps: Zf
 }
 
 /**
- * The catch-ups, then the tree's stream; returns what the last receive printed (serve's reply, or
+ * The catch-ups, then the tree's stream (`onTreeSent` once zfs send has handed on its last byte); returns what the last receive printed (serve's reply, or
  * undefined when nothing was sent) and the bytes and seconds of all of them. After a failure, what did arrive is made inert before the error
  * goes up: it must not mount over the offsite host's own filesystems at its next boot.
  */
@@ -311,6 +310,7 @@ async function sendAll(
   options: PushOptions,
   stream: { catchUps: CatchUpStep[]; args: string[] | undefined; flags: string[]; what: string; where: string; mountpoint: string; early: EarlySend | undefined },
   link: LinkProgress,
+  onTreeSent: () => void,
 ): Promise<{ reply: string | undefined; bytes: number; seconds: number }> {
   let reply: string | undefined;
   let bytes = 0;
@@ -338,7 +338,11 @@ async function sendAll(
     if (stream.args) {
       link.phase = 'stream';
       const channel = await receiver.openReceive(options.receiveDataset, 'tree', stream.mountpoint);
-      count(await transfer(deps, channel, stream.args, stream.what, stream.where, { ...streamOptions(), early: stream.early }));
+      const sent = () => {
+        link.phase = 'check';
+        onTreeSent();
+      };
+      count(await transfer(deps, channel, stream.args, stream.what, stream.where, { ...streamOptions(), onSent: sent, early: stream.early }));
     }
   } catch (error) {
     if (error instanceof BackupError && error.exitCode !== ExitCode.unavailable) await receiver.secure(stream.mountpoint).catch(() => undefined);
