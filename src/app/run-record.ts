@@ -14,6 +14,8 @@ export interface RunFacts {
   pushes: PushRecord[];
   /** The lines of failures reported as they happened (several destinations, an expire refusal before a push). */
   reported: string[];
+  /** The root's snapshots as the run last listed them, after its last destroy (else they are listed for the record). */
+  local?: SideFacts;
 }
 
 export interface RecordDeps extends Deps {
@@ -56,7 +58,7 @@ export async function recordRun(deps: RecordDeps, options: Pick<RunOptions, 'dat
   const failed = failureOf(failure);
   // Failures already reported one by one are recorded by their own lines, not by their count.
   if (failed && failure instanceof ReportedFailures && facts.reported.length > 0) failed.message = facts.reported.join('; ');
-  const local = await localFacts(deps, options.dataset);
+  const local = facts.local ?? (await localFacts(deps, options.dataset));
   try {
     let previous;
     try {

@@ -1,5 +1,6 @@
 // One backup run: take the lock, check zfs and the dataset, then snapshot, expire and push in that order.
 import { BackupError, ExitCode, ReportedFailures, worstExitCode } from '../core/exit-codes';
+import { sideOfTree } from '../core/run-state';
 import type { DatasetTree } from '../core/tree';
 import { acquireLock } from '../io/lock';
 import type { Deps } from './deps';
@@ -48,6 +49,9 @@ async function pushEverywhere(deps: RunDeps, options: RunOptions, facts: RunFact
       failures.push(named);
     }
   }
+  // The pushes destroy nothing: their listing is the root as the run leaves it, for the record.
+  const tree = await local?.catch(() => undefined);
+  if (tree) facts.local = sideOfTree(tree);
   return failures.length === 0 ? undefined : new ReportedFailures(worstExitCode(failures.map((f) => f.exitCode)), failures.length);
 }
 
@@ -81,6 +85,7 @@ export async function runBackup(deps: RunDeps, options: RunOptions): Promise<voi
     if (options.actions.includes('expire')) {
       try {
         listed = (await expireSnapshots(deps, options.dataset, options.retention, options)).remaining;
+        facts.local = sideOfTree(listed);
       } catch (error) {
         if (!(error instanceof BackupError) || error.exitCode !== ExitCode.dataRefused || !options.actions.includes('push')) throw error;
         deps.report(error);
