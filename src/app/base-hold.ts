@@ -11,9 +11,10 @@ export function holdTag(target: { sshDestination: string; receiveDataset: string
 }
 
 /**
- * Pins `snapshot` (recursively) for this destination. A push starts it beside its check of the
- * offsite copy (each hold waits for a transaction group on OpenZFS); a hold on a snapshot the check
- * then refuses only keeps it a run longer, and the next move releases it.
+ * Pins `snapshot` (recursively) for this destination. A push starts it once zfs send has handed on
+ * its last byte, beside the receiver finishing and the check (each hold waits for a transaction
+ * group on OpenZFS); a hold on a snapshot the push then fails to deliver only keeps it a run
+ * longer, and the next move releases it.
  */
 export async function holdBase(deps: Deps, tag: string, dataset: string, snapshot: string, after = 'the push succeeded'): Promise<void> {
   const hold = await deps.zfs.tryRun(holdArgs(tag, dataset, snapshot));
