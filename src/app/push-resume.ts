@@ -2,7 +2,7 @@
 import type { ZfsCapabilities } from '../core/capabilities';
 import { BackupError, ExitCode } from '../core/exit-codes';
 import { joinDataset } from '../core/names';
-import type { DatasetTree } from '../core/tree';
+import { partialReceives, type DatasetTree } from '../core/tree';
 import { resumeSendArgs } from '../core/zfs-argv';
 import { firstErrorLine } from '../core/zfs-errors';
 import { sendStream } from '../io/transfer-ssh';
@@ -17,7 +17,7 @@ import type { Receiver } from './receiver';
  * with `receive -A`. Returns whether anything changed on the receiver.
  */
 export async function settlePartialReceives(deps: TransferDeps, receiver: Receiver, options: PushOptions, sender: ZfsCapabilities, remote: DatasetTree, mountpoint: string): Promise<boolean> {
-  const partial = [...remote.datasets.values()].filter((d) => d.resumeToken !== undefined);
+  const partial = partialReceives(remote);
   if (partial.length === 0) return false;
   for (const ds of partial) {
     const name = joinDataset(options.receiveDataset, ds.relative);
@@ -31,7 +31,7 @@ export async function settlePartialReceives(deps: TransferDeps, receiver: Receiv
       const target = await receiver.openReceive(name, 'resume', mountpoint);
       const result = await sendStream(target, {
         zfsProgram: deps.zfsProgram,
-        sendArgs: resumeSendArgs(ds.resumeToken as string),
+        sendArgs: resumeSendArgs(ds.resumeToken),
         ...(options.bwlimit === undefined ? {} : { bytesPerSecond: options.bwlimit }),
       });
       if (result.sendExitCode === 0 && result.receiveExitCode === 0) {

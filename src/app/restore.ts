@@ -6,7 +6,7 @@ import { shellCommand } from '../core/quote';
 import { receiveProblems } from '../core/receive-check';
 import { chooseSnapshot, newerThan, planRestoreForward, restoreSendFlags, restoringName, snapshotCount, strangerSnapshots, treeAt, type ForwardStep } from '../core/restore-plan';
 import { parseEncrypted, parseOriginalValues } from '../core/restore-properties';
-import { parseTree, type DatasetTree } from '../core/tree';
+import { parseTree, partialReceives, type DatasetTree } from '../core/tree';
 import { destroyDatasetArgs, listTreeArgs, receiverResumable, restoreReceiveArgs, resumeReceiveArgs } from '../core/zfs-argv';
 import { classifyZfsError, firstErrorLine } from '../core/zfs-errors';
 import { acquireLock } from '../io/lock';
@@ -234,12 +234,12 @@ interface Continuation {
  */
 async function continueRestore(deps: RestoreDeps, receiver: Receiver, c: Continuation): Promise<string | undefined> {
   let partial = await listLocal(deps, c.caps, c.temp);
-  const tokens = [...partial.datasets.values()].filter((d) => d.resumeToken !== undefined);
+  const tokens = partialReceives(partial);
   for (const ds of tokens) {
     const name = joinDataset(c.temp, ds.relative);
     deps.log.warn(`resuming the cut restore of ${name}`);
     try {
-      c.count(await pull(deps, await receiver.openResumeSend(ds.resumeToken as string), resumeReceiveArgs(name), `${name} (resumed)`, c.where, c.again));
+      c.count(await pull(deps, await receiver.openResumeSend(ds.resumeToken), resumeReceiveArgs(name), `${name} (resumed)`, c.where, c.again));
     } catch (error) {
       // A link down, a full pool, a refusal or a busy tree would stop a fresh start too: say so now.
       const stops: number[] = [ExitCode.unavailable, ExitCode.cannotCreate, ExitCode.notPermitted, ExitCode.temporary];

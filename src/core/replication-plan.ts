@@ -1,6 +1,6 @@
 // The push decision: full, incremental (with any repair of a cut push), up to date, or a refusal with evidence.
 import { joinDataset, parseSnapshotTime } from './names';
-import { onlyRoot, rootOf, type DatasetInfo, type DatasetTree, type SnapshotInfo } from './tree';
+import { onlyRoot, partialReceives, rootOf, type DatasetInfo, type DatasetTree, type SnapshotInfo } from './tree';
 
 /** A step that brings the receiver back to a state a `send -R -I @base` stream applies to. */
 export type RepairStep =
@@ -282,7 +282,7 @@ export function planReplication(local: DatasetTree, remote: DatasetTree | undefi
 export function likelyIncrement(localRoot: DatasetTree, remote: DatasetTree | undefined): { base: string; target: string } | undefined {
   // A receiver with a partial receive is settled first (resumed or aborted) and listed again: the
   // plan is made on what it is then, so nothing is guessed from what it is now.
-  if (remote && [...remote.datasets.values()].some((ds) => ds.resumeToken !== undefined)) return undefined;
+  if (remote && partialReceives(remote).length > 0) return undefined;
   const plan = planReplication(onlyRoot(localRoot), remote ? onlyRoot(remote) : undefined, false);
   return plan.kind === 'incremental' ? { base: plan.base, target: plan.target } : undefined;
 }

@@ -2,7 +2,7 @@
 import { shortAge } from './age';
 import { parseSnapshotTime } from './names';
 import type { DestinationState, LastRun } from './run-state';
-import type { DatasetTree } from './tree';
+import { partialReceives, type DatasetTree } from './tree';
 
 /** Nagios/Icinga plugin levels, which are also status's exit codes. */
 export const Level = { ok: 0, warning: 1, critical: 2, unknown: 3 } as const;
@@ -182,7 +182,7 @@ export function judgeDestination(input: DestinationInput, local: DatasetTree | u
       const f = ageFinding('offsite newest', status.offsite.newest, thresholds);
       add(f.level, f.text);
     } else add(Level.critical, `the offsite copy ${where} holds no snapshot made by cyber-zfs-backup`);
-    status.partialReceives = [...remote.datasets.values()].filter((d) => d.resumeToken !== undefined).map((d) => d.relative);
+    status.partialReceives = partialReceives(remote).map((d) => d.relative);
     if (status.partialReceives.length > 0) {
       add(Level.warning, `a partial receive waits in ${list(status.partialReceives.map((r) => (r === '' ? input.receiveDataset : `${input.receiveDataset}/${r}`)))} (the next push resumes it)`);
     }

@@ -88,6 +88,11 @@ export function onlyRoot(tree: DatasetTree): DatasetTree {
   return { root: tree.root, datasets: new Map(root ? [['', root]] : []) };
 }
 
+/** The datasets of the tree that hold a partial receive (a resume token), parents first. */
+export function partialReceives(tree: DatasetTree): Array<DatasetInfo & { resumeToken: string }> {
+  return [...tree.datasets.values()].filter((ds): ds is DatasetInfo & { resumeToken: string } => ds.resumeToken !== undefined);
+}
+
 /** Snapshot names held (userrefs > 0) on any dataset of the tree. */
 export function heldSnapshotNames(tree: DatasetTree): Set<string> {
   const held = new Set<string>();

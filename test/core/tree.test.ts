@@ -1,6 +1,6 @@
 // Tests of parsing `zfs get -H -p -o name,property,value -r guid,createtxg,userrefs` output into a tree, and of the tree after a recursive destroy.
 import test from 'ava';
-import { heldSnapshotNames, onlyRoot, parseTree, TreeParseError, withoutSnapshots } from '../../src/core/tree';
+import { heldSnapshotNames, onlyRoot, parseTree, partialReceives, TreeParseError, withoutSnapshots } from '../../src/core/tree';
 
 const OUTPUT = [
   'tank/h\tguid\t111', 'tank/h\tcreatetxg\t7', 'tank/h\tuserrefs\t-',
@@ -29,6 +29,12 @@ test('onlyRoot keeps the root dataset with its snapshots and nothing below it; a
   t.is(root.root, 'tank/h');
   t.is(root.datasets.get('')?.snapshots.length, 2);
   t.is(onlyRoot({ root: 'tank/h', datasets: new Map() }).datasets.size, 0);
+});
+
+test('partialReceives names the datasets with a resume token, parents first, and none in a tree without one', (t) => {
+  const withToken = `${OUTPUT}tank/h/a/b\treceive_resume_token\t1-abc\ntank/h/a\treceive_resume_token\t-\n`;
+  t.deepEqual(partialReceives(parseTree('tank/h', withToken)).map((d) => [d.relative, d.resumeToken]), [['a/b', '1-abc']]);
+  t.deepEqual(partialReceives(parseTree('tank/h', OUTPUT)), []);
 });
 
 test('a line that is not three tab-separated fields is an error, not silently skipped', (t) => {
