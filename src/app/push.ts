@@ -183,7 +183,8 @@ function sameArgs(a: readonly string[], b: readonly string[]): boolean {
 export async function pushTree(deps: Deps & PushDeps, options: PushOptions, listing?: Promise<DatasetTree | undefined>): Promise<PushOutcome> {
   const caps = await deps.zfs.capabilities();
   // The local listing, the encryption of the tree (OpenZFS) and the connection with its probe
-  // overlap: on a large tree each takes seconds. The encryption is read only if a stream is sent.
+  // overlap: on a large tree each takes seconds. The encryption is read on every push, beside the
+  // others, and used only if a stream is sent.
   const encrypted = isEncrypted(deps, caps, options.dataset);
   encrypted.catch(() => undefined);
   const connecting = connectAndProbe(deps, options, !options.dryRun);
@@ -202,7 +203,7 @@ interface UnderWay {
   listing: Promise<DatasetTree | undefined>;
   /** The connection with its probe of the receiver. */
   connecting: Promise<Connected>;
-  /** Whether the tree holds an encrypted dataset (read only if a stream is sent). */
+  /** Whether the tree holds an encrypted dataset (used only if a stream is sent). */
   encrypted: Promise<boolean>;
   /** The zfs send the roots called for (see startLikelyStream), if one started. */
   early: Promise<EarlySend | undefined>;
@@ -321,10 +322,14 @@ async function sendAll(
     reply = result.receiveStdout;
   };
   // Each stream is 'stream' until its last byte has gone out, then 'check' while the receiver finishes it.
-  const streamOptions = () => {
+  const streamOptions = (thenSent?: () => void) => {
     link.phase = 'stream';
     link.streamed = 0;
-    return { bytesPerSecond: options.bwlimit, onSent: () => (link.phase = 'check'), onBytes: (n: number) => (link.streamed = n) };
+    const onSent = () => {
+      link.phase = 'check';
+      thenSent?.();
+    };
+    return { bytesPerSecond: options.bwlimit, onSent, onBytes: (n: number) => (link.streamed = n) };
   };
   try {
     for (const step of stream.catchUps) {
@@ -338,11 +343,7 @@ async function sendAll(
     if (stream.args) {
       link.phase = 'stream';
       const channel = await receiver.openReceive(options.receiveDataset, 'tree', stream.mountpoint);
-      const sent = () => {
-        link.phase = 'check';
-        onTreeSent();
-      };
-      count(await transfer(deps, channel, stream.args, stream.what, stream.where, { ...streamOptions(), onSent: sent, early: stream.early }));
+      count(await transfer(deps, channel, stream.args, stream.what, stream.where, { ...streamOptions(onTreeSent), early: stream.early }));
     }
   } catch (error) {
     if (error instanceof BackupError && error.exitCode !== ExitCode.unavailable) await receiver.secure(stream.mountpoint).catch(() => undefined);
