@@ -1,17 +1,27 @@
-// One run per dataset: an exclusive lock file under /run/lock holding the owner's PID and start time.
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+// One run per dataset: a lock file under /run/lock, held with flock(2) so that the kernel frees it when its run ends, however it ends; it names the holder's PID.
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { execaSync } from 'execa';
 import { BackupError, ExitCode } from '../core/exit-codes';
+import { asStdio } from './fifo';
 import { startTime } from './proc';
 
 export const DEFAULT_LOCK_DIR = '/run/lock';
+
+/** What flock(1) exits with when another open file holds the lock (-E); any other failure is its own. */
+const LOCK_BUSY = 75;
 
 export interface Lock {
   path: string;
   release(): void;
 }
 
-function holder(path: string): { pid: number; alive: boolean } | undefined {
+export function lockPath(dir: string, dataset: string): string {
+  return join(dir, `cyber-zfs-backup.${dataset.replace(/\//g, '_')}.lock`);
+}
+
+/** The run a lock file names (its holder writes its PID and start time once it holds the lock), and whether that process still runs. */
+function namedRun(path: string): { pid: number; alive: boolean } | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -20,70 +30,107 @@ function holder(path: string): { pid: number; alive: boolean } | undefined {
   }
   const [pidText, started] = text.trim().split(' ');
   const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0) return { pid: 0, alive: false };
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
   const now = startTime(pid);
-  return { pid, alive: now !== undefined && (started === undefined || started === now) };
+  return { pid, alive: now !== undefined && (started === undefined || started === '' || started === now) };
+}
+
+function busy(dataset: string, path: string, pid: number | undefined): BackupError {
+  return new BackupError(ExitCode.temporary, `another cyber-zfs-backup run${pid === undefined ? '' : ` (PID ${pid})`} is working on ${dataset} (lock ${path}); try again when it has finished`);
+}
+
+function cannotCreate(path: string, dir: string, error: unknown): BackupError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new BackupError(code === 'EACCES' || code === 'EPERM' ? ExitCode.notPermitted : ExitCode.cannotCreate, `cannot create the lock file ${path}: ${(error as Error).message}; run as root or make ${dir} writable`);
 }
 
 /**
- * Creates `path` already holding `text`, or throws EEXIST: written to a file of its own first and
- * then linked into place, so no other run ever reads the lock empty (and takes it for a dead one).
+ * flock(LOCK_EX | LOCK_NB) on the open file `fd`, through util-linux's flock(1) (Node cannot call
+ * flock): the lock belongs to the open file, which the child shares, so it stays held here once
+ * the child has exited, until `fd` is closed or this process ends. True when taken, false when
+ * another open file holds it.
  */
-function createWithContent(path: string, text: string): void {
-  const draft = `${path}.${process.pid}.new`;
-  const fd = openSync(draft, 'w', 0o644);
+function flockNow(fd: number, path: string): boolean {
+  const r = execaSync('flock', ['--nonblock', '--conflict-exit-code', String(LOCK_BUSY), '3'], {
+    stdio: ['ignore', 'ignore', 'pipe', asStdio(fd)],
+    reject: false,
+    timeout: 10_000,
+    killSignal: 'SIGKILL',
+    env: { LC_ALL: 'C' },
+  });
+  if (r.exitCode === 0) return true;
+  if (r.exitCode === LOCK_BUSY) return false;
+  const why = r.exitCode === undefined ? r.originalMessage || r.shortMessage : String(r.stderr).trim().split('\n')[0] || `exit ${r.exitCode}`;
+  throw new BackupError(ExitCode.unavailable, `cannot lock ${path} with flock: ${why}; install util-linux (it provides flock)`);
+}
+
+/** Whether `fd` is still the file at `path`: a holder that released it in the meantime removed the name. */
+function stillNamed(fd: number, path: string): boolean {
+  const open = fstatSync(fd);
   try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(draft, path);
-  } finally {
-    unlinkSync(draft);
+    const named = statSync(path);
+    return named.ino === open.ino && named.dev === open.dev;
+  } catch {
+    return false;
   }
 }
 
-export function lockPath(dir: string, dataset: string): string {
-  return join(dir, `cyber-zfs-backup.${dataset.replace(/\//g, '_')}.lock`);
-}
-
-/** Takes the lock for `dataset` or throws exit 75 naming the holder; a dead holder's lock is taken over. */
+/**
+ * Takes the lock for `dataset` or throws exit 75 naming the holder. No lock outlives its run: a
+ * run that died, even by SIGKILL, left only a file, which the next run takes as it is.
+ */
 export function acquireLock(dir: string, dataset: string): Lock {
   const path = lockPath(dir, dataset);
+  const text = `${process.pid} ${startTime(process.pid) ?? ''}\n`;
   try {
     // Not recursive: /run/lock exists on every systemd host, and Node's recursive mkdir can spin
     // forever on pseudo file systems such as /proc.
     mkdirSync(dir, { mode: 0o755 });
   } catch {
-    /* it exists, or the open below reports the real problem */
+    /* it exists, or creating the file below reports the real problem */
   }
-  for (let attempt = 0; attempt < 2; attempt += 1) {
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    let fd: number;
     try {
-      createWithContent(path, `${process.pid} ${startTime(process.pid) ?? ''}\n`);
-      return {
-        path,
-        release() {
-          const h = holder(path);
-          if (h?.pid === process.pid) unlinkSync(path);
-        },
-      };
+      fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') {
-        throw new BackupError(code === 'EACCES' || code === 'EPERM' ? ExitCode.notPermitted : ExitCode.cannotCreate, `cannot create the lock file ${path}: ${(error as Error).message}; run as root or make ${dir} writable`);
-      }
-      const h = holder(path);
-      if (h === undefined) continue;
-      if (h.alive) {
-        throw new BackupError(ExitCode.temporary, `another cyber-zfs-backup run (PID ${h.pid}) is working on ${dataset} (lock ${path}); try again when it has finished`);
-      }
-      try {
-        unlinkSync(path);
-      } catch {
-        /* someone else removed it first; try again */
-      }
+      throw cannotCreate(path, dir, error);
     }
+    let taken = false;
+    try {
+      taken = flockNow(fd, path);
+      if (!taken) throw busy(dataset, path, namedRun(path)?.pid);
+      // Locked a file its holder had just released and removed: that name is someone else's now.
+      if (!stillNamed(fd, path)) {
+        taken = false;
+        continue;
+      }
+      // A live run named in a file nobody flocks took it before this version, which only created
+      // the file (a run still going through an upgrade): it is still that run's.
+      const named = namedRun(path);
+      if (named?.alive && named.pid !== process.pid) {
+        taken = false;
+        throw busy(dataset, path, named.pid);
+      }
+      // Over the last holder's PID in place; the file is empty only before its first holder writes.
+      writeSync(fd, text, 0);
+      ftruncateSync(fd, Buffer.byteLength(text));
+    } finally {
+      if (!taken) closeSync(fd);
+    }
+    const held = fd;
+    return {
+      path,
+      release() {
+        // The name goes while the lock is still held, so nobody takes a file that is being let go.
+        try {
+          unlinkSync(path);
+        } catch {
+          /* already gone */
+        }
+        closeSync(held);
+      },
+    };
   }
   throw new BackupError(ExitCode.temporary, `could not take the lock ${path}; another run is starting at the same moment, try again`);
 }

@@ -41,8 +41,10 @@ test('a second run on the same dataset exits 75 at once, names the holder PID, a
   const first = countingZfs(scratchDir(t, 'czb-zfs1-'));
   const running = runCliAsync(['--action', 'push', '--dataset', root, '--zfs-receive-dataset', `${pool.name}/recv`, '--ssh-config', hang], { env: { CYBER_ZFS_BACKUP_LOCK_DIR: lockDir, CYBER_ZFS_BACKUP_ZFS: first.program } });
   const lockFile = join(lockDir, `cyber-zfs-backup.${root.replace(/\//g, '_')}.lock`);
-  for (let i = 0; i < 400 && !existsSync(lockFile); i += 1) await new Promise((r) => setTimeout(r, 25));
-  const holder = Number(readFileSync(lockFile, 'utf8').split(' ')[0]);
+  // The holder writes its PID once it holds the file (it is empty before that).
+  const named = () => (existsSync(lockFile) ? readFileSync(lockFile, 'utf8') : '');
+  for (let i = 0; i < 400 && !named().endsWith('\n'); i += 1) await new Promise((r) => setTimeout(r, 25));
+  const holder = Number(named().split(' ')[0]);
 
   const second = countingZfs(dir);
   const started = Date.now();

@@ -1,9 +1,10 @@
 // Tests of the per-dataset lock file: exclusive, names its holder, survives a dead holder, refuses a live one.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { BackupError } from '../../src/core/exit-codes';
 import { acquireLock, lockPath } from '../../src/io/lock';
+import { startTime } from '../../src/io/proc';
 import { scratchDir } from '../bed/scratch';
 
 
@@ -21,11 +22,16 @@ test('one lock per dataset; the second attempt is exit 75 naming the holder PID;
   acquireLock(d, 'tank/h').release();
 });
 
+/** The PID of a process that has ended. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => child.on('exit', r));
+  return child.pid as number;
+}
+
 test('a lock left by a dead process is taken over', async (t) => {
   const d = scratchDir(t, 'czb-lock-');
-  const child = spawn(process.execPath, ['-e', '0']);
-  const pid = child.pid as number;
-  await new Promise((r) => child.on('exit', r));
+  const pid = await deadPid();
   writeFileSync(lockPath(d, 'tank/h'), `${pid} 12345\n`);
   const lock = acquireLock(d, 'tank/h');
   t.regex(readFileSync(lock.path, 'utf8'), new RegExp(`^${process.pid} `));
@@ -52,11 +58,13 @@ test('an unwritable lock directory is a clear error, not a crash', (t) => {
   t.regex(error?.message ?? '', /cannot create the lock file/);
 });
 
-test('runs that start at the same instant: exactly one takes the lock (none reads it empty and takes it for a dead one)', async (t) => {
-  t.timeout(120_000);
+/** Eight runs try the lock at the same instant, five times over; what each said (took, or refused with its exit code). */
+async function contend(t: ExecutionContext, prepare: (dir: string) => void): Promise<string[][]> {
   const lockModule = new URL('../../src/io/lock.ts', import.meta.url).href;
+  const rounds: string[][] = [];
   for (let round = 0; round < 5; round += 1) {
     const d = scratchDir(t, 'czb-lock-race-');
+    prepare(d);
     const at = Date.now() + 1500;
     // Each contender waits for the same instant, tries once, says how it went, and holds what it got until told to go.
     const script = `const { acquireLock } = await import(${JSON.stringify(lockModule)});
@@ -79,7 +87,54 @@ test('runs that start at the same instant: exactly one takes the lock (none read
     );
     for (const c of contenders) c.stdin.end();
     await Promise.all(contenders.map((c) => new Promise((r) => (c.exitCode === null ? c.on('exit', r) : r(null)))));
+    rounds.push(said);
+  }
+  return rounds;
+}
+
+test('runs that start at the same instant: exactly one takes the lock (none reads it empty and takes it for a dead one)', async (t) => {
+  t.timeout(120_000);
+  for (const [round, said] of (await contend(t, () => {})).entries()) {
     t.deepEqual(said.filter((s) => s === 'took').length, 1, `round ${round}: ${said.join(', ')}`);
     t.true(said.every((s) => s === 'took' || s === 'refused 75'), said.join(', '));
   }
+});
+
+test('runs that start at the same instant over the lock of a dead run: exactly one takes it (none removes the lock another has just taken)', async (t) => {
+  t.timeout(120_000);
+  const dead = await deadPid();
+  for (const [round, said] of (await contend(t, (d) => writeFileSync(lockPath(d, 'tank/h'), `${dead} 12345\n`))).entries()) {
+    t.deepEqual(said.filter((s) => s === 'took').length, 1, `round ${round}: ${said.join(', ')}`);
+    t.true(said.every((s) => s === 'took' || s === 'refused 75'), said.join(', '));
+  }
+});
+
+test('a run killed with SIGKILL leaves no lock behind: the next run takes it at once', async (t) => {
+  const d = scratchDir(t, 'czb-lock-');
+  const lockModule = new URL('../../src/io/lock.ts', import.meta.url).href;
+  const script = `const { acquireLock } = await import(${JSON.stringify(lockModule)});
+    acquireLock(${JSON.stringify(d)}, 'tank/h'); console.log('took'); setInterval(() => {}, 1000);`;
+  const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => holder.stdout.on('data', () => resolve()));
+  const refused = t.throws(() => acquireLock(d, 'tank/h'), { instanceOf: BackupError });
+  t.is(refused?.exitCode, 75);
+  t.regex(refused?.message ?? '', new RegExp(`\\(PID ${holder.pid}\\) is working on tank/h`));
+  holder.kill('SIGKILL');
+  await new Promise((r) => holder.on('exit', r));
+  t.true(existsSync(lockPath(d, 'tank/h')), 'the killed run left its file');
+  const lock = acquireLock(d, 'tank/h');
+  t.regex(readFileSync(lock.path, 'utf8'), new RegExp(`^${process.pid} \\d+\\n$`));
+  lock.release();
+});
+
+test('a live run named in a lock file nobody holds (one taken before flock, through an upgrade) is refused, not taken over', async (t) => {
+  const d = scratchDir(t, 'czb-lock-');
+  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+  t.teardown(() => sleeper.kill('SIGKILL'));
+  const pid = sleeper.pid as number;
+  writeFileSync(lockPath(d, 'tank/h'), `${pid} ${startTime(pid)}\n`);
+  const refused = t.throws(() => acquireLock(d, 'tank/h'), { instanceOf: BackupError });
+  t.is(refused?.exitCode, 75);
+  t.regex(refused?.message ?? '', new RegExp(`\\(PID ${pid}\\) is working on tank/h`));
+  t.is(readFileSync(lockPath(d, 'tank/h'), 'utf8'), `${pid} ${startTime(pid)}\n`, 'the file is left as it was');
 });
