@@ -8,6 +8,12 @@ import { startTime } from './proc';
 
 export const DEFAULT_LOCK_DIR = '/run/lock';
 
+/**
+ * util-linux's flock(1), by its path: the lock comes before anything else a run does, whatever
+ * PATH it was given (a run without zfs on its PATH must still say so, not fail here).
+ */
+const FLOCK = '/usr/bin/flock';
+
 /** What flock(1) exits with when another open file holds the lock (-E); any other failure is its own. */
 const LOCK_BUSY = 75;
 
@@ -51,7 +57,7 @@ function cannotCreate(path: string, dir: string, error: unknown): BackupError {
  * another open file holds it.
  */
 function flockNow(fd: number, path: string): boolean {
-  const r = execaSync('flock', ['--nonblock', '--conflict-exit-code', String(LOCK_BUSY), '3'], {
+  const r = execaSync(FLOCK, ['--nonblock', '--conflict-exit-code', String(LOCK_BUSY), '3'], {
     stdio: ['ignore', 'ignore', 'pipe', asStdio(fd)],
     reject: false,
     timeout: 10_000,
