@@ -82,6 +82,35 @@ function stillNamed(fd: number, path: string): boolean {
 }
 
 /**
+ * Opens the lock file, creating it only where there is none: opening an existing file with O_CREAT
+ * in a sticky directory such as /run/lock is refused when another user owns it (the kernel's
+ * protected_regular), and flock needs only a descriptor, so another user's file is opened to read.
+ * Undefined when the file came or went in between: try again.
+ */
+function openLockFile(path: string, dir: string): { fd: number; writable: boolean } | undefined {
+  const existing = (flags: number) => openSync(path, flags | constants.O_NOFOLLOW);
+  try {
+    return { fd: existing(constants.O_RDWR), writable: true };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') {
+      try {
+        return { fd: existing(constants.O_RDONLY), writable: false };
+      } catch (again) {
+        throw cannotCreate(path, dir, again);
+      }
+    }
+    if (code !== 'ENOENT') throw cannotCreate(path, dir, error);
+  }
+  try {
+    return { fd: openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644), writable: true };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw cannotCreate(path, dir, error);
+  }
+}
+
+/**
  * Takes the lock for `dataset` or throws exit 75 naming the holder. No lock outlives its run: a
  * run that died, even by SIGKILL, left only a file, which the next run takes as it is.
  */
@@ -96,16 +125,18 @@ export function acquireLock(dir: string, dataset: string): Lock {
     /* it exists, or creating the file below reports the real problem */
   }
   for (let attempt = 0; attempt < 3; attempt += 1) {
-    let fd: number;
-    try {
-      fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
-    } catch (error) {
-      throw cannotCreate(path, dir, error);
-    }
+    const opened = openLockFile(path, dir);
+    if (opened === undefined) continue;
+    const { fd, writable } = opened;
     let taken = false;
     try {
       taken = flockNow(fd, path);
-      if (!taken) throw busy(dataset, path, namedRun(path)?.pid);
+      if (!taken) {
+        // The file names its holder once it has written; a holder that cannot (another user's
+        // file) leaves the run before named, which has ended.
+        const named = namedRun(path);
+        throw busy(dataset, path, named?.alive ? named.pid : undefined);
+      }
       // Locked a file its holder had just released and removed: that name is someone else's now.
       if (!stillNamed(fd, path)) {
         taken = false;
@@ -119,8 +150,12 @@ export function acquireLock(dir: string, dataset: string): Lock {
         throw busy(dataset, path, named.pid);
       }
       // Over the last holder's PID in place; the file is empty only before its first holder writes.
-      writeSync(fd, text, 0);
-      ftruncateSync(fd, Buffer.byteLength(text));
+      // Another user's file (serve's, taken by the offsite host's own expire, or the other way
+      // round) is locked as it is: it then names the run before.
+      if (writable) {
+        writeSync(fd, text, 0);
+        ftruncateSync(fd, Buffer.byteLength(text));
+      }
     } finally {
       if (!taken) closeSync(fd);
     }
@@ -128,11 +163,12 @@ export function acquireLock(dir: string, dataset: string): Lock {
     return {
       path,
       release() {
-        // The name goes while the lock is still held, so nobody takes a file that is being let go.
+        // The name goes while the lock is still held, so nobody takes a file that is being let go
+        // (another user's file in a sticky directory stays, and is taken as it is).
         try {
           unlinkSync(path);
         } catch {
-          /* already gone */
+          /* already gone, or not ours to remove */
         }
         closeSync(held);
       },

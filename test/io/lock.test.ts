@@ -1,7 +1,9 @@
 // Tests of the per-dataset lock file: exclusive, names its holder, survives a dead holder, refuses a live one.
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BackupError } from '../../src/core/exit-codes';
 import { acquireLock, lockPath } from '../../src/io/lock';
 import { startTime } from '../../src/io/proc';
@@ -137,4 +139,56 @@ test('a live run named in a lock file nobody holds (one taken before flock, thro
   t.is(refused?.exitCode, 75);
   t.regex(refused?.message ?? '', new RegExp(`\\(PID ${pid}\\) is working on tank/h`));
   t.is(readFileSync(lockPath(d, 'tank/h'), 'utf8'), `${pid} ${startTime(pid)}\n`, 'the file is left as it was');
+});
+
+test("another user's lock file is taken as it is once its run has ended, both ways (serve's user and root share /run/lock)", async (t) => {
+  t.timeout(60_000);
+  // A sticky directory anyone may write, as /run/lock; the built lock module, where nobody can read it.
+  const d = scratchDir(t, 'czb-lock-users-');
+  chmodSync(d, 0o1777);
+  const lib = scratchDir(t, 'czb-lock-lib-');
+  chmodSync(lib, 0o755);
+  cpSync(fileURLToPath(new URL('../../dist/lib', import.meta.url)), join(lib, 'lib'), { recursive: true });
+  const chunk = readdirSync(join(lib, 'lib')).find((f) => /^lock-.*\.mjs$/.test(f)) as string;
+  const script = `const { acquireLock } = await import(${JSON.stringify(pathToFileURL(join(lib, 'lib', chunk)).href)});
+    try { acquireLock(${JSON.stringify(d)}, 'tank/h'); console.log('took'); } catch (e) { console.log('refused ' + e.exitCode + ': ' + e.message); }
+    setInterval(() => {}, 1000);`;
+  const asNobody = async () => {
+    const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.teardown(() => child.kill('SIGKILL'));
+    const said = await new Promise<string>((resolve) => {
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        if (out.includes('\n')) resolve(out.trim());
+      });
+      child.on('exit', () => resolve(out.trim() || 'exited'));
+    });
+    return { child, said };
+  };
+  const path = lockPath(d, 'tank/h');
+
+  // serve's user takes the lock first (its file), and its run is killed: root's run takes it.
+  const serve = await asNobody();
+  t.is(serve.said, 'took');
+  t.is(statSync(path).uid, 65534);
+  const refused = t.throws(() => acquireLock(d, 'tank/h'), { instanceOf: BackupError });
+  t.is(refused?.exitCode, 75);
+  t.regex(refused?.message ?? '', new RegExp(`\\(PID ${serve.child.pid}\\) is working on tank/h`));
+  serve.child.kill('SIGKILL');
+  await new Promise((r) => (serve.child.exitCode === null && serve.child.signalCode === null ? serve.child.on('exit', r) : r(null)));
+  const root = acquireLock(d, 'tank/h');
+  t.regex(readFileSync(path, 'utf8'), new RegExp(`^${process.pid} `));
+  root.release();
+  t.false(existsSync(path));
+
+  // root's run died and left its file: serve's user takes it as it is (it cannot write root's file).
+  const dead = await deadPid();
+  writeFileSync(path, `${dead} 12345\n`, { mode: 0o644 });
+  const later = await asNobody();
+  t.is(later.said, 'took');
+  t.is(readFileSync(path, 'utf8'), `${dead} 12345\n`);
+  const busy = t.throws(() => acquireLock(d, 'tank/h'), { instanceOf: BackupError });
+  t.is(busy?.exitCode, 75);
+  t.regex(busy?.message ?? '', /^another cyber-zfs-backup run is working on tank\/h \(lock /, 'no PID: the file names a run that has ended');
 });
