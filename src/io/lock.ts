@@ -26,8 +26,8 @@ export function lockPath(dir: string, dataset: string): string {
   return join(dir, `cyber-zfs-backup.${dataset.replace(/\//g, '_')}.lock`);
 }
 
-/** The run a lock file names (its holder writes its PID and start time once it holds the lock), and whether that process still runs. */
-function namedRun(path: string): { pid: number; alive: boolean } | undefined {
+/** The PID a lock file names (its holder writes its PID and start time once it holds the lock), while that process still runs. */
+function livingHolder(path: string): number | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -38,7 +38,7 @@ function namedRun(path: string): { pid: number; alive: boolean } | undefined {
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   const now = startTime(pid);
-  return { pid, alive: now !== undefined && (started === undefined || started === '' || started === now) };
+  return now !== undefined && (started === undefined || started === '' || started === now) ? pid : undefined;
 }
 
 function busy(dataset: string, path: string, pid: number | undefined): BackupError {
@@ -111,6 +111,30 @@ function openLockFile(path: string, dir: string): { fd: number; writable: boolea
 }
 
 /**
+ * Locks the opened file, or throws exit 75 naming the holder while it lives. 'gone' when the file
+ * was released and removed in the meantime (its name may be someone else's now): try again.
+ */
+function lockOpened(opened: { fd: number; writable: boolean }, path: string, dataset: string, text: string): 'held' | 'gone' {
+  const { fd, writable } = opened;
+  // The file names its holder once it has written; a holder that cannot (another user's file)
+  // leaves the run before named, which has ended.
+  if (!flockNow(fd, path)) throw busy(dataset, path, livingHolder(path));
+  if (!stillNamed(fd, path)) return 'gone';
+  // A live run named in a file nobody flocks took it before this version, which only created the
+  // file (a run still going through an upgrade): it is still that run's.
+  const before = livingHolder(path);
+  if (before !== undefined && before !== process.pid) throw busy(dataset, path, before);
+  // Over the last holder's PID in place; the file is empty only before its first holder writes.
+  // Another user's file (serve's, taken by the offsite host's own expire, or the other way round)
+  // is locked as it is: it then names the run before.
+  if (writable) {
+    writeSync(fd, text, 0);
+    ftruncateSync(fd, Buffer.byteLength(text));
+  }
+  return 'held';
+}
+
+/**
  * Takes the lock for `dataset` or throws exit 75 naming the holder. No lock outlives its run: a
  * run that died, even by SIGKILL, left only a file, which the next run takes as it is.
  */
@@ -127,39 +151,18 @@ export function acquireLock(dir: string, dataset: string): Lock {
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const opened = openLockFile(path, dir);
     if (opened === undefined) continue;
-    const { fd, writable } = opened;
-    let taken = false;
+    let outcome: 'held' | 'gone';
     try {
-      taken = flockNow(fd, path);
-      if (!taken) {
-        // The file names its holder once it has written; a holder that cannot (another user's
-        // file) leaves the run before named, which has ended.
-        const named = namedRun(path);
-        throw busy(dataset, path, named?.alive ? named.pid : undefined);
-      }
-      // Locked a file its holder had just released and removed: that name is someone else's now.
-      if (!stillNamed(fd, path)) {
-        taken = false;
-        continue;
-      }
-      // A live run named in a file nobody flocks took it before this version, which only created
-      // the file (a run still going through an upgrade): it is still that run's.
-      const named = namedRun(path);
-      if (named?.alive && named.pid !== process.pid) {
-        taken = false;
-        throw busy(dataset, path, named.pid);
-      }
-      // Over the last holder's PID in place; the file is empty only before its first holder writes.
-      // Another user's file (serve's, taken by the offsite host's own expire, or the other way
-      // round) is locked as it is: it then names the run before.
-      if (writable) {
-        writeSync(fd, text, 0);
-        ftruncateSync(fd, Buffer.byteLength(text));
-      }
-    } finally {
-      if (!taken) closeSync(fd);
+      outcome = lockOpened(opened, path, dataset, text);
+    } catch (error) {
+      closeSync(opened.fd);
+      throw error;
     }
-    const held = fd;
+    if (outcome === 'gone') {
+      closeSync(opened.fd);
+      continue;
+    }
+    const held = opened.fd;
     return {
       path,
       release() {
