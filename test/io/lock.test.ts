@@ -1,8 +1,9 @@
 // Tests of the per-dataset lock file: exclusive, names its holder, survives a dead holder, refuses a live one.
 import test, { type ExecutionContext } from 'ava';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BackupError } from '../../src/core/exit-codes';
 import { acquireLock, lockPath } from '../../src/io/lock';
@@ -60,6 +61,18 @@ test('an unwritable lock directory is a clear error, not a crash', (t) => {
   t.regex(error?.message ?? '', /cannot create the lock file/);
 });
 
+/** The first line a child prints (trimmed), or what it printed when it exits first ('exited' for nothing). */
+function firstLine(child: ChildProcessByStdio<null | Writable, Readable, null>): Promise<string> {
+  return new Promise((resolve) => {
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    child.on('exit', () => resolve(out.trim() || 'exited'));
+  });
+}
+
 /** Eight runs try the lock at the same instant, five times over; what each said (took, or refused with its exit code). */
 async function contend(t: ExecutionContext, prepare: (dir: string) => void): Promise<string[][]> {
   const lockModule = new URL('../../src/io/lock.ts', import.meta.url).href;
@@ -74,19 +87,7 @@ async function contend(t: ExecutionContext, prepare: (dir: string) => void): Pro
       try { acquireLock(${JSON.stringify(d)}, 'tank/h'); console.log('took'); } catch (e) { console.log('refused ' + e.exitCode); }
       process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`;
     const contenders = Array.from({ length: 8 }, () => spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] }));
-    const said = await Promise.all(
-      contenders.map(
-        (c) =>
-          new Promise<string>((resolve) => {
-            let out = '';
-            c.stdout.on('data', (b: Buffer) => {
-              out += b.toString();
-              if (out.includes('\n')) resolve(out.trim());
-            });
-            c.on('exit', () => resolve(out.trim() || 'exited'));
-          }),
-      ),
-    );
+    const said = await Promise.all(contenders.map(firstLine));
     for (const c of contenders) c.stdin.end();
     await Promise.all(contenders.map((c) => new Promise((r) => (c.exitCode === null ? c.on('exit', r) : r(null)))));
     rounds.push(said);
@@ -117,7 +118,7 @@ test('a run killed with SIGKILL leaves no lock behind: the next run takes it at 
   const script = `const { acquireLock } = await import(${JSON.stringify(lockModule)});
     acquireLock(${JSON.stringify(d)}, 'tank/h'); console.log('took'); setInterval(() => {}, 1000);`;
   const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve) => holder.stdout.on('data', () => resolve()));
+  t.is(await firstLine(holder), 'took');
   const refused = t.throws(() => acquireLock(d, 'tank/h'), { instanceOf: BackupError });
   t.is(refused?.exitCode, 75);
   t.regex(refused?.message ?? '', new RegExp(`\\(PID ${holder.pid}\\) is working on tank/h`));
@@ -156,15 +157,7 @@ test("another user's lock file is taken as it is once its run has ended, both wa
   const asNobody = async () => {
     const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     t.teardown(() => child.kill('SIGKILL'));
-    const said = await new Promise<string>((resolve) => {
-      let out = '';
-      child.stdout.on('data', (b: Buffer) => {
-        out += b.toString();
-        if (out.includes('\n')) resolve(out.trim());
-      });
-      child.on('exit', () => resolve(out.trim() || 'exited'));
-    });
-    return { child, said };
+    return { child, said: await firstLine(child) };
   };
   const path = lockPath(d, 'tank/h');
 
